@@ -34,6 +34,12 @@ internal static unsafe class OsMemory
             return null;
         }
 
+        return MapUnchecked(size);
+    }
+
+    /// <summary>As <see cref="Map"/>, but never subject to the failure-injection seam (for start-up metadata).</summary>
+    public static void* MapUnchecked(nuint size)
+    {
         void* p = Libc.mmap(null, size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
         if (p == Libc.MapFailed)
         {

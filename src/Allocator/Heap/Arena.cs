@@ -1,0 +1,699 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Allocator.Platform;
+
+namespace Allocator.Heap;
+
+/// <summary>
+/// The shared state behind all thread heaps: the segments of each kind, the abandoned pages of dead threads,
+/// the heap registry, and the counters. Everything here is guarded by <see cref="s_lock"/> and touched only on
+/// slow paths (a page acquired or released, a heap created or abandoned, a purge); the per-block fast paths
+/// live in <c>ArenaAlloc.cs</c> and <c>ArenaFree.cs</c> and take no lock.
+/// </summary>
+/// <remarks>
+/// Segment lists: one doubly-linked list per kind (small, medium, large pages) holds every segment of that kind,
+/// segments with a free page first, so acquiring a page looks at the list's head only.
+/// </remarks>
+internal static unsafe partial class Arena
+{
+    /// <summary>Secret mixed into free tags and segment cookies, so user data cannot forge them.</summary>
+    public static readonly nuint TagKey = (nuint)(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | (1UL << 63));
+
+    /// <summary>Sentinel heap of abandoned pages.</summary>
+    public static readonly ThreadHeap* AbandonedHeap;
+
+    /// <summary>Sentinel heap of pages not in use.</summary>
+    public static readonly ThreadHeap* FreePageHeap;
+
+    /// <summary>A page with no blocks: the head of every empty queue.</summary>
+    public static readonly Page* EmptyPage;
+
+    /// <summary>The calling thread's heap, or null before its first allocation or free.</summary>
+    [ThreadStatic] public static ThreadHeap* t_heap;
+
+    internal static readonly Lock s_lock = new();
+
+    // Per kind (0 small, 1 medium, 2 large): head of the segment list (a Segment*).
+    private static readonly nint[] s_segments = new nint[3];
+
+    // Per class: head of the abandoned page list (a Page*).
+    private static readonly nint[] s_abandoned = new nint[SizeClasses.Count];
+
+    // Heaps in use and the thread each belongs to; a pool of unused heaps.
+    private static readonly List<HeapRecord> s_heaps = [];
+    private static ThreadHeap* s_heapPool;
+    private static byte* s_heapChunk;
+    private static nuint s_heapChunkLeft;
+
+    // Counters of dead heaps, folded in when they are abandoned.
+    private static readonly long[] s_deadAllocs = new long[SizeClasses.Count];
+    private static readonly long[] s_deadFrees = new long[SizeClasses.Count];
+
+    // Memory and OS counters (guarded by s_lock, except where Interlocked is used).
+    internal static long s_segmentCount;
+    internal static long s_committed;
+    internal static long s_reserved;
+    internal static long s_peakCommitted;
+    internal static long s_peakInUse;
+    internal static long s_mapCalls;
+    internal static long s_unmapCalls;
+    internal static long s_purgeCalls;
+    internal static long s_pendingPurges;
+
+    private static readonly byte* s_segmentLabel;
+
+    private readonly record struct HeapRecord(nint Heap, Thread Thread);
+
+    static Arena()
+    {
+        Segment.AssertLayout();
+        nuint metaSize = OsMemory.PageSize;
+        byte* meta = (byte*)OsMemory.MapUnchecked(metaSize);
+        if (meta == null)
+        {
+            throw new OutOfMemoryException(Libc.Describe("mmap", OsMemory.t_lastErrno) + " (allocator start-up)");
+        }
+
+        EmptyPage = (Page*)meta;
+        AbandonedHeap = (ThreadHeap*)(meta + 256);
+        FreePageHeap = (ThreadHeap*)(meta + 512);
+        EmptyPage->Heap = FreePageHeap;
+        EmptyPage->SizeClass = -1;
+        s_segmentLabel = meta + 1024;
+        ReadOnlySpan<byte> label = "allocator-segment\0"u8;
+        label.CopyTo(new Span<byte>(s_segmentLabel, label.Length));
+    }
+
+    /// <summary>The page kind (0, 1, 2) of a page shift.</summary>
+    private static int KindOf(int pageShift) => pageShift == Segment.SmallPageShift ? 0 : pageShift == Segment.MediumPageShift ? 1 : 2;
+
+    // ------------------------------------------------------------------ heaps
+
+    /// <summary>The calling thread's heap, created on first use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ThreadHeap* EnsureHeap()
+    {
+        ThreadHeap* h = t_heap;
+        return h != null ? h : CreateHeap();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ThreadHeap* CreateHeap()
+    {
+        ThreadHeap* h;
+        lock (s_lock)
+        {
+            h = s_heapPool;
+            if (h != null)
+            {
+                s_heapPool = h->NextFree;
+            }
+            else
+            {
+                nuint size = (nuint)((sizeof(ThreadHeap) + 63) & ~63);
+                if (s_heapChunkLeft < size)
+                {
+                    nuint chunk = 64 * 1024;
+                    s_heapChunk = (byte*)OsMemory.Map(chunk);
+                    if (s_heapChunk == null)
+                    {
+                        s_heapChunkLeft = 0;
+                        throw new OutOfMemoryException(Libc.Describe("mmap", OsMemory.t_lastErrno) + " (creating a thread heap)");
+                    }
+
+                    s_mapCalls++;
+                    s_heapChunkLeft = chunk;
+                }
+
+                h = (ThreadHeap*)s_heapChunk;
+                s_heapChunk += size;
+                s_heapChunkLeft -= size;
+            }
+
+            *h = default;
+            for (int c = 0; c < SizeClasses.Count; c++)
+            {
+                h->Queue[c] = (ulong)EmptyPage;
+            }
+
+            h->Id = s_heaps.Count;
+            s_heaps.Add(new HeapRecord((nint)h, Thread.CurrentThread));
+        }
+
+        t_heap = h;
+        Purger.NoteHeaps(s_heaps.Count);
+        return h;
+    }
+
+    /// <summary>Abandons the heaps of threads that have exited. Caller holds the lock.</summary>
+    private static void ReapDeadHeapsUnsynchronized()
+    {
+        for (int i = s_heaps.Count - 1; i >= 0; i--)
+        {
+            HeapRecord record = s_heaps[i];
+            if (!record.Thread.IsAlive)
+            {
+                AbandonHeapUnsynchronized((ThreadHeap*)record.Heap);
+                s_heaps.RemoveAt(i);
+            }
+        }
+    }
+
+    private static void AbandonHeapUnsynchronized(ThreadHeap* h)
+    {
+        for (int c = 0; c < SizeClasses.Count; c++)
+        {
+            AbandonList(h->Head(c), c);
+            AbandonList((Page*)h->Full[c], c);
+            s_deadAllocs[c] += h->Allocs[c];
+            s_deadFrees[c] += h->Frees[c];
+        }
+
+        *h = default;
+        h->NextFree = s_heapPool;
+        s_heapPool = h;
+    }
+
+    private static void AbandonList(Page* page, int c)
+    {
+        while (page != null && page != EmptyPage)
+        {
+            Page* next = page->Next;
+            CollectThreadFree(page);
+            page->IsFull = 0;
+            if (page->Used == 0)
+            {
+                ReleasePageUnsynchronized(page);
+            }
+            else
+            {
+                page->Heap = AbandonedHeap;
+                PushFront(ref s_abandoned[c], page);
+            }
+
+            page = next;
+        }
+    }
+
+    /// <summary>Collects remote frees into abandoned pages and frees the pages that became empty. Caller holds the lock.</summary>
+    private static void CollectAbandonedUnsynchronized()
+    {
+        for (int c = 0; c < SizeClasses.Count; c++)
+        {
+            Page* page = (Page*)s_abandoned[c];
+            while (page != null)
+            {
+                Page* next = page->Next;
+                CollectThreadFree(page);
+                if (page->Used == 0)
+                {
+                    Unlink(ref s_abandoned[c], page);
+                    ReleasePageUnsynchronized(page);
+                }
+
+                page = next;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ page lists
+
+    /// <summary>Pushes <paramref name="page"/> at the front of the list whose head is <paramref name="head"/>.</summary>
+    internal static void PushFront(ref nint head, Page* page)
+    {
+        Page* first = (Page*)head;
+        page->Prev = null;
+        page->Next = first;
+        if (first != null)
+        {
+            first->Prev = page;
+        }
+
+        head = (nint)page;
+    }
+
+    /// <summary>Removes <paramref name="page"/> from the list whose head is <paramref name="head"/>.</summary>
+    internal static void Unlink(ref nint head, Page* page)
+    {
+        if (page->Prev != null)
+        {
+            page->Prev->Next = page->Next;
+        }
+        else
+        {
+            head = (nint)page->Next;
+        }
+
+        if (page->Next != null)
+        {
+            page->Next->Prev = page->Prev;
+        }
+
+        page->Next = null;
+        page->Prev = null;
+    }
+
+    /// <summary>Moves every block freed by other threads into the page's own free list; returns how many.</summary>
+    internal static int CollectThreadFree(Page* page)
+    {
+        nint list = Interlocked.Exchange(ref page->ThreadFree, 0);
+        if (list == 0)
+        {
+            return 0;
+        }
+
+        Block* head = (Block*)list;
+        Block* tail = head;
+        int count = 1;
+        while (tail->Next != null)
+        {
+            tail = tail->Next;
+            count++;
+        }
+
+        tail->Next = page->Free;
+        page->Free = head;
+        page->Used -= count;
+        page->FreeIsZero = 0;
+        return count;
+    }
+
+    // ------------------------------------------------------------------ acquiring and releasing pages
+
+    /// <summary>
+    /// A page of class <paramref name="c"/> for heap <paramref name="h"/>, with at least one free or carvable
+    /// block: an abandoned page adopted, or a free page from a segment (mapping a new segment if needed).
+    /// Null when the OS refuses memory. Full abandoned pages met on the way join the heap's full list.
+    /// </summary>
+    internal static Page* AcquirePage(ThreadHeap* h, int c)
+    {
+        lock (s_lock)
+        {
+            ref nint abandoned = ref s_abandoned[c];
+            while (abandoned != 0)
+            {
+                Page* a = (Page*)abandoned;
+                Unlink(ref abandoned, a);
+                a->Heap = h;
+                CollectThreadFree(a);
+                if (a->Free != null || a->Capacity < a->Reserved)
+                {
+                    return a;
+                }
+
+                a->IsFull = 1;
+                PushFront(ref *(nint*)&h->Full[c], a);
+            }
+
+            int shift = SizeClasses.PageShift(c);
+            int kind = KindOf(shift);
+            Segment* s = (Segment*)s_segments[kind];
+            if (s == null || s->FreeMask == 0)
+            {
+                s = MapSegment(shift);
+                if (s == null)
+                {
+                    return null;
+                }
+            }
+
+            int index = BitOperations.TrailingZeroCount(s->FreeMask);
+            ulong bit = 1UL << index;
+            s->FreeMask &= ~bit;
+            if ((s->DirtyMask & bit) != 0)
+            {
+                s->DirtyMask &= ~bit;
+                s_pendingPurges--;
+            }
+
+            s->EmptySince = 0;
+            if (s->FreeMask == 0)
+            {
+                MoveSegmentToBack(kind, s);
+            }
+
+            Page* page = s->PageAt(index);
+            if (page->MemoryIsZero != 0)
+            {
+                s_committed += (long)page->AreaSize;
+                if (s_committed > s_peakCommitted)
+                {
+                    s_peakCommitted = s_committed;
+                }
+            }
+
+            InitPage(page, h, c);
+            SamplePeakUnsynchronized();
+            return page;
+        }
+    }
+
+    private static void InitPage(Page* page, ThreadHeap* h, int c)
+    {
+        uint size = SizeClasses.Sizes[c];
+        page->Free = null;
+        page->Used = 0;
+        page->BlockSize = size;
+        page->Heap = h;
+        page->DivMagic = ((1UL << 42) / size) + 1;
+        page->Capacity = 0;
+        page->Reserved = (int)(page->AreaSize / size);
+        page->ThreadFree = 0;
+        page->SizeClass = c;
+        page->IsFull = 0;
+        page->FreeIsZero = 1;
+        page->TailIsZero = page->MemoryIsZero;
+        page->MemoryIsZero = 0;
+        page->Next = null;
+        page->Prev = null;
+    }
+
+    /// <summary>
+    /// Carves the next run of blocks (about 4 KiB worth, at least one) into the free list of a page whose free
+    /// list is empty. Writing their links is what first touches the memory.
+    /// </summary>
+    internal static void Extend(Page* page)
+    {
+        const int extendBytes = 4096;
+        uint size = page->BlockSize;
+        int count = Math.Min(page->Reserved - page->Capacity, Math.Max(1, extendBytes / (int)size));
+        byte* first = page->Start + ((nuint)page->Capacity * size);
+        byte* p = first;
+        for (int i = 1; i < count; i++)
+        {
+            Block* b = (Block*)p;
+            b->Next = (Block*)(p + size);
+            b->Tag = Page.FreeTag(p);
+            p += size;
+        }
+
+        ((Block*)p)->Next = null;
+        ((Block*)p)->Tag = Page.FreeTag(p);
+        page->Free = (Block*)first;
+        page->FreeIsZero = page->TailIsZero;
+        page->Capacity += count;
+    }
+
+    /// <summary>Returns an empty page to its segment; its memory is purged after the delay. Caller holds the lock.</summary>
+    internal static void ReleasePageUnsynchronized(Page* page)
+    {
+        Segment* s = (Segment*)((nuint)page & ~Segment.Mask);
+        ulong bit = 1UL << page->Index;
+        page->Heap = FreePageHeap;
+        page->SizeClass = -1;
+        page->Free = null;
+        page->ThreadFree = 0;
+        page->Used = 0;
+        page->IsFull = 0;
+        page->Next = null;
+        page->Prev = null;
+        page->FreedAt = Environment.TickCount64;
+        bool wasFull = s->FreeMask == 0;
+        s->FreeMask |= bit;
+        s->DirtyMask |= bit;
+        s_pendingPurges++;
+        if (wasFull)
+        {
+            MoveSegmentToFront(KindOf(s->PageShift), s);
+        }
+
+        if (s->FreeMask == s->UsableMask)
+        {
+            s->EmptySince = Math.Max(1, page->FreedAt);
+        }
+
+        Purger.Wake();
+    }
+
+    /// <summary>Releases a page the calling thread owns (it became empty).</summary>
+    internal static void ReleasePage(Page* page)
+    {
+        lock (s_lock)
+        {
+            ReleasePageUnsynchronized(page);
+        }
+    }
+
+    // ------------------------------------------------------------------ segments
+
+    private static Segment* MapSegment(int pageShift)
+    {
+        void* mem = OsMemory.MapAligned(Segment.Size, Segment.Size);
+        if (mem == null)
+        {
+            return null;
+        }
+
+        s_mapCalls++;
+        if (AllocatorOptions.LabelMemory)
+        {
+            OsMemory.NameRaw(mem, Segment.Size, s_segmentLabel);
+        }
+
+        Segment* s = (Segment*)mem;
+        s->Cookie = TagKey ^ (nuint)mem;
+        s->PageShift = pageShift;
+        int pageCount = (int)(Segment.Size >> pageShift);
+        s->PageCount = pageCount;
+        for (int i = 0; i < pageCount; i++)
+        {
+            nuint begin = Math.Max((nuint)i << pageShift, Segment.HeaderSize);
+            nuint end = (nuint)(i + 1) << pageShift;
+            Page* page = s->PageAt(i);
+            page->Index = i;
+            page->Heap = FreePageHeap;
+            page->SizeClass = -1;
+            page->MemoryIsZero = 1;
+            if (end > begin)
+            {
+                page->Start = (byte*)mem + begin;
+                page->AreaSize = end - begin;
+                s->UsableMask |= 1UL << i;
+            }
+        }
+
+        s->FreeMask = s->UsableMask;
+        int kind = KindOf(pageShift);
+        s->Next = (Segment*)s_segments[kind];
+        if (s->Next != null)
+        {
+            s->Next->Prev = s;
+        }
+
+        s_segments[kind] = (nint)s;
+        s_segmentCount++;
+        s_reserved += (long)Segment.Size;
+        s_committed += (long)Segment.HeaderSize;
+        SegmentMap.Add(mem);
+        return s;
+    }
+
+    private static void UnmapSegmentUnsynchronized(Segment* s)
+    {
+        int kind = KindOf(s->PageShift);
+        UnlinkSegment(kind, s);
+        for (int i = 0; i < s->PageCount; i++)
+        {
+            Page* page = s->PageAt(i);
+            if (page->AreaSize != 0 && page->MemoryIsZero == 0)
+            {
+                s_committed -= (long)page->AreaSize;
+            }
+        }
+
+        s_pendingPurges -= BitOperations.PopCount(s->DirtyMask);
+        s_committed -= (long)Segment.HeaderSize;
+        s_reserved -= (long)Segment.Size;
+        s_segmentCount--;
+        SegmentMap.Remove(s);
+        OsMemory.Unmap(s, Segment.Size);
+        s_unmapCalls++;
+    }
+
+    private static void UnlinkSegment(int kind, Segment* s)
+    {
+        if (s->Prev != null)
+        {
+            s->Prev->Next = s->Next;
+        }
+        else
+        {
+            s_segments[kind] = (nint)s->Next;
+        }
+
+        if (s->Next != null)
+        {
+            s->Next->Prev = s->Prev;
+        }
+
+        s->Next = null;
+        s->Prev = null;
+    }
+
+    private static void MoveSegmentToFront(int kind, Segment* s)
+    {
+        if ((Segment*)s_segments[kind] == s)
+        {
+            return;
+        }
+
+        UnlinkSegment(kind, s);
+        s->Next = (Segment*)s_segments[kind];
+        if (s->Next != null)
+        {
+            s->Next->Prev = s;
+        }
+
+        s_segments[kind] = (nint)s;
+    }
+
+    private static void MoveSegmentToBack(int kind, Segment* s)
+    {
+        if (s->Next == null)
+        {
+            return;
+        }
+
+        UnlinkSegment(kind, s);
+        Segment* last = (Segment*)s_segments[kind];
+        if (last == null)
+        {
+            s_segments[kind] = (nint)s;
+            return;
+        }
+
+        while (last->Next != null)
+        {
+            last = last->Next;
+        }
+
+        last->Next = s;
+        s->Prev = last;
+    }
+
+    // ------------------------------------------------------------------ purging
+
+    /// <summary>
+    /// One maintenance pass: abandons dead threads' heaps, collects abandoned pages, purges free pages whose delay
+    /// has passed (all of them when <paramref name="force"/>), and unmaps segments that stayed empty.
+    /// Returns the milliseconds until the next pending deadline, or -1 when nothing is pending.
+    /// </summary>
+    internal static int Maintain(bool force)
+    {
+        long now = Environment.TickCount64;
+        long delay = force ? 0 : AllocatorOptions.PurgeDelayMilliseconds;
+        long next = long.MaxValue;
+        lock (s_lock)
+        {
+            ReapDeadHeapsUnsynchronized();
+            CollectAbandonedUnsynchronized();
+            for (int kind = 0; kind < 3; kind++)
+            {
+                Segment* s = (Segment*)s_segments[kind];
+                while (s != null)
+                {
+                    Segment* following = s->Next;
+                    if (s->EmptySince != 0 && now - s->EmptySince >= delay)
+                    {
+                        UnmapSegmentUnsynchronized(s);
+                    }
+                    else if (s->DirtyMask != 0)
+                    {
+                        next = Math.Min(next, PurgeSegmentPages(s, now, delay));
+                        if (s->EmptySince != 0)
+                        {
+                            next = Math.Min(next, s->EmptySince + delay);
+                        }
+                    }
+                    else if (s->EmptySince != 0)
+                    {
+                        next = Math.Min(next, s->EmptySince + delay);
+                    }
+
+                    s = following;
+                }
+            }
+        }
+
+        next = Math.Min(next, LargeBlocks.Maintain(now, force));
+        return next == long.MaxValue ? -1 : (int)Math.Clamp(next - now, 1, int.MaxValue);
+    }
+
+    /// <summary>Purges the dirty free pages of a segment whose delay has passed; returns the next deadline.</summary>
+    private static long PurgeSegmentPages(Segment* s, long now, long delay)
+    {
+        long next = long.MaxValue;
+        ulong dirty = s->DirtyMask;
+        while (dirty != 0)
+        {
+            int i = BitOperations.TrailingZeroCount(dirty);
+            dirty &= dirty - 1;
+            Page* page = s->PageAt(i);
+            if (now - page->FreedAt < delay)
+            {
+                next = Math.Min(next, page->FreedAt + delay);
+                continue;
+            }
+
+            // Coalesce the run of adjacent dirty pages whose delay has passed into one madvise.
+            int last = i;
+            while (last + 1 < s->PageCount && (dirty & (1UL << (last + 1))) != 0 && now - s->PageAt(last + 1)->FreedAt >= delay)
+            {
+                last++;
+                dirty &= ~(1UL << last);
+            }
+
+            byte* begin = page->Start;
+            Page* lastPage = s->PageAt(last);
+            nuint length = (nuint)(lastPage->Start + lastPage->AreaSize - begin);
+            OsMemory.Purge(begin, length);
+            s_purgeCalls++;
+            for (int j = i; j <= last; j++)
+            {
+                Page* p = s->PageAt(j);
+                p->MemoryIsZero = 1;
+                s_committed -= (long)p->AreaSize;
+                s->DirtyMask &= ~(1UL << j);
+                s_pendingPurges--;
+            }
+        }
+
+        return next;
+    }
+
+    /// <summary>Updates the peak of bytes in use. Caller holds the lock.</summary>
+    internal static void SamplePeakUnsynchronized()
+    {
+        long inUse = BytesInUseUnsynchronized();
+        if (inUse > s_peakInUse)
+        {
+            s_peakInUse = inUse;
+        }
+    }
+
+    /// <summary>Bytes in live blocks, arena and large. Caller holds the lock.</summary>
+    internal static long BytesInUseUnsynchronized()
+    {
+        long total = LargeBlocks.BytesInUse;
+        for (int c = 0; c < SizeClasses.Count; c++)
+        {
+            total += LiveBlocksUnsynchronized(c) * SizeClasses.Sizes[c];
+        }
+
+        return total;
+    }
+
+    /// <summary>Live blocks of class <paramref name="c"/>: allocations minus frees over all heaps, live and dead.</summary>
+    internal static long LiveBlocksUnsynchronized(int c)
+    {
+        long live = s_deadAllocs[c] - s_deadFrees[c];
+        foreach (HeapRecord record in s_heaps)
+        {
+            ThreadHeap* h = (ThreadHeap*)record.Heap;
+            live += Volatile.Read(ref h->Allocs[c]) - Volatile.Read(ref h->Frees[c]);
+        }
+
+        return live;
+    }
+}

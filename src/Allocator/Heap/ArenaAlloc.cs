@@ -1,0 +1,244 @@
+using System.Runtime.CompilerServices;
+using Allocator.Platform;
+
+namespace Allocator.Heap;
+
+/// <summary>Allocation from thread heaps: the inlined fast path and the slow path that refills a class's queue.</summary>
+internal static unsafe partial class Arena
+{
+    /// <summary>
+    /// Fast allocation of at most <see cref="SizeClasses.LookupMax"/> bytes: pop from the head page of the class's
+    /// queue. Falls back to <see cref="AllocSlow"/> when the thread has no heap yet or the page has no free block.
+    /// No lock, no atomic instruction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void* AllocSmall(nuint size)
+    {
+        ThreadHeap* h = t_heap;
+        if (h != null)
+        {
+            int c = SizeClasses.SmallIndex(size);
+            Page* page = h->Head(c);
+            Block* b = page->Free;
+            if (b != null)
+            {
+                page->Free = b->Next;
+                page->Used++;
+                b->Tag = 0;
+                h->Allocs[c]++;
+                return b;
+            }
+        }
+
+        return AllocSlow(size, false);
+    }
+
+    /// <summary>As <see cref="AllocSmall"/>, zeroed: a block that never held data needs only its two link words cleared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void* AllocSmallZeroed(nuint size)
+    {
+        ThreadHeap* h = t_heap;
+        if (h != null)
+        {
+            int c = SizeClasses.SmallIndex(size);
+            Page* page = h->Head(c);
+            Block* b = page->Free;
+            if (b != null)
+            {
+                page->Free = b->Next;
+                page->Used++;
+                h->Allocs[c]++;
+                if (page->FreeIsZero != 0)
+                {
+                    b->Next = null;
+                    b->Tag = 0;
+                }
+                else
+                {
+                    new Span<byte>(b, (int)page->BlockSize).Clear();
+                }
+
+                return b;
+            }
+        }
+
+        return AllocSlow(size, true);
+    }
+
+    /// <summary>Any arena size (at most <see cref="SizeClasses.MaxSize"/>), or a class chosen by the caller.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void* AllocSlow(nuint size, bool zero) => AllocClass(SizeClasses.Index(size), zero);
+
+    /// <summary>A block of class <paramref name="c"/>; throws <see cref="OutOfMemoryException"/> when the OS refuses memory.</summary>
+    public static void* AllocClass(int c, bool zero)
+    {
+        ThreadHeap* h = EnsureHeap();
+        Page* page = h->Head(c);
+        if (page->Free == null)
+        {
+            page = RefillQueue(h, c);
+        }
+
+        Block* b = page->Free;
+        bool fresh = page->FreeIsZero != 0;
+        page->Free = b->Next;
+        page->Used++;
+        h->Allocs[c]++;
+        if (zero && !fresh)
+        {
+            new Span<byte>(b, (int)page->BlockSize).Clear();
+        }
+        else
+        {
+            b->Next = null;
+            b->Tag = 0;
+        }
+
+        return b;
+    }
+
+    /// <summary>
+    /// Makes the head of class <paramref name="c"/>'s queue a page with a free block and returns it:
+    /// collect the head's remote frees or carve more of it; else move full pages aside and try the next;
+    /// else look for remote frees in a few full pages; else acquire a page (adopted or from a segment).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Page* RefillQueue(ThreadHeap* h, int c)
+    {
+        if (h->CollectRequested != 0)
+        {
+            ReleaseEmptyPages(h);
+        }
+
+        ref nint queue = ref *(nint*)&h->Queue[c];
+        ref nint full = ref *(nint*)&h->Full[c];
+        while ((Page*)queue != EmptyPage)
+        {
+            Page* page = (Page*)queue;
+            if (page->ThreadFree != 0)
+            {
+                CollectThreadFree(page);
+            }
+
+            if (page->Free == null && page->Capacity < page->Reserved)
+            {
+                Extend(page);
+            }
+
+            if (page->Free != null)
+            {
+                return page;
+            }
+
+            // Full: move it to the full list; the next page (or EmptyPage) becomes the head.
+            UnlinkFromQueue(h, c, page);
+            page->IsFull = 1;
+            PushFront(ref full, page);
+        }
+
+        // Look at a few full pages for blocks other threads freed, rotating through the list.
+        Page* candidate = (Page*)full;
+        for (int i = 0; i < 8 && candidate != null; i++)
+        {
+            Page* next = candidate->Next;
+            if (Volatile.Read(ref candidate->ThreadFree) != 0)
+            {
+                CollectThreadFree(candidate);
+                Unlink(ref full, candidate);
+                candidate->IsFull = 0;
+                PushToQueue(h, c, candidate);
+                return candidate;
+            }
+
+            candidate = next;
+        }
+
+        Page* fresh = AcquirePage(h, c);
+        if (fresh == null)
+        {
+            ThrowOutOfMemory(SizeClasses.Sizes[c]);
+        }
+
+        if (fresh->Free == null)
+        {
+            Extend(fresh);
+        }
+
+        PushToQueue(h, c, fresh);
+        return fresh;
+    }
+
+    /// <summary>Makes <paramref name="page"/> the head of class <paramref name="c"/>'s queue.</summary>
+    private static void PushToQueue(ThreadHeap* h, int c, Page* page)
+    {
+        Page* head = h->Head(c);
+        page->Prev = null;
+        page->Next = head == EmptyPage ? null : head;
+        if (page->Next != null)
+        {
+            head->Prev = page;
+        }
+
+        h->Queue[c] = (ulong)page;
+    }
+
+    /// <summary>Removes <paramref name="page"/> from class <paramref name="c"/>'s queue; an empty queue's head becomes <see cref="EmptyPage"/>.</summary>
+    private static void UnlinkFromQueue(ThreadHeap* h, int c, Page* page)
+    {
+        nint head = (nint)h->Head(c);
+        Unlink(ref head, page);
+        h->Queue[c] = head == 0 ? (ulong)EmptyPage : (ulong)head;
+    }
+
+    /// <summary>Releases every empty page the calling thread keeps at the head of its queues.</summary>
+    internal static void ReleaseEmptyPages(ThreadHeap* h)
+    {
+        h->CollectRequested = 0;
+        for (int c = 0; c < SizeClasses.Count; c++)
+        {
+            Page* page = h->Head(c);
+            while (page != EmptyPage && page != null)
+            {
+                Page* next = page->Next;
+                if (page->ThreadFree != 0)
+                {
+                    CollectThreadFree(page);
+                }
+
+                if (page->Used == 0)
+                {
+                    UnlinkFromQueue(h, c, page);
+                    ReleasePage(page);
+                }
+
+                page = next;
+            }
+
+            ref nint full = ref *(nint*)&h->Full[c];
+            page = (Page*)full;
+            while (page != null)
+            {
+                Page* next = page->Next;
+                if (page->ThreadFree != 0 && CollectThreadFree(page) > 0)
+                {
+                    Unlink(ref full, page);
+                    page->IsFull = 0;
+                    if (page->Used == 0)
+                    {
+                        ReleasePage(page);
+                    }
+                    else
+                    {
+                        PushToQueue(h, c, page);
+                    }
+                }
+
+                page = next;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowOutOfMemory(nuint size) =>
+        throw new OutOfMemoryException($"{Libc.Describe("mmap", OsMemory.t_lastErrno)} while allocating a block of {size} bytes");
+}

@@ -1,0 +1,163 @@
+using System.Runtime.CompilerServices;
+
+namespace Allocator.Heap;
+
+/// <summary>
+/// Freeing: the inlined fast path for a block the calling thread owns, the remote path (one CAS onto the owning
+/// page's thread-free list), and the checks that turn bad pointers into exceptions.
+/// </summary>
+internal static unsafe partial class Arena
+{
+    /// <summary>
+    /// Frees <paramref name="ptr"/>. Fast path: the pointer lies in one of our segments, in a page the calling
+    /// thread owns, at the start of a carved block that is not free: push it on the page's free list.
+    /// Everything else (null, remote frees, large blocks, bad pointers) goes to <see cref="FreeSlow"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Free(void* ptr)
+    {
+        nuint p = (nuint)ptr;
+        if (SegmentMap.Contains(p))
+        {
+            Page* page = ((Segment*)(p & ~Segment.Mask))->PageOf(p);
+            ThreadHeap* h = t_heap;
+            Block* b = (Block*)ptr;
+            if (page->Heap == h && page->BlockIndex(p) >= 0 && b->Tag != Page.FreeTag(b))
+            {
+                b->Next = page->Free;
+                b->Tag = Page.FreeTag(b);
+                page->Free = b;
+                page->FreeIsZero = 0;
+                h->Frees[page->SizeClass]++;
+                if ((--page->Used == 0) | (page->IsFull != 0))
+                {
+                    AfterLocalFree(h, page);
+                }
+
+                return;
+            }
+        }
+
+        FreeSlow(ptr);
+    }
+
+    /// <summary>
+    /// A local free emptied the page or hit a full one: a full page rejoins the queue; an empty page is released,
+    /// unless it heads its queue (kept so that an alloc/free ping-pong does not churn pages; large-kind pages
+    /// are never kept, to bound what an idle thread holds).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AfterLocalFree(ThreadHeap* h, Page* page)
+    {
+        int c = page->SizeClass;
+        if (page->IsFull != 0)
+        {
+            Unlink(ref *(nint*)&h->Full[c], page);
+            page->IsFull = 0;
+            if (page->Used != 0)
+            {
+                PushToQueue(h, c, page);
+                return;
+            }
+        }
+        else if (page == h->Head(c) && page->BlockSize <= SizeClasses.MediumPageMax)
+        {
+            return;
+        }
+        else
+        {
+            UnlinkFromQueue(h, c, page);
+        }
+
+        ReleasePage(page);
+    }
+
+    /// <summary>Everything <see cref="Free"/>'s fast path does not handle, with full checks.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void FreeSlow(void* ptr)
+    {
+        if (ptr == null)
+        {
+            return;
+        }
+
+        nuint p = (nuint)ptr;
+        if (!SegmentMap.Contains(p))
+        {
+            LargeBlocks.Free(ptr);
+            return;
+        }
+
+        Page* page = Locate(ptr, "Free");
+        ThreadHeap* h = EnsureHeap();
+        Block* b = (Block*)ptr;
+        int c = page->SizeClass;
+        h->Frees[c]++;
+        if (page->Heap == h)
+        {
+            b->Next = page->Free;
+            b->Tag = Page.FreeTag(b);
+            page->Free = b;
+            page->FreeIsZero = 0;
+            if ((--page->Used == 0) | (page->IsFull != 0))
+            {
+                AfterLocalFree(h, page);
+            }
+
+            return;
+        }
+
+        // Remote free: tag the block, then one CAS pushes it onto the owner's thread-free list.
+        b->Tag = Page.FreeTag(b);
+        nint head;
+        do
+        {
+            head = Volatile.Read(ref page->ThreadFree);
+            b->Next = (Block*)head;
+        }
+        while (Interlocked.CompareExchange(ref page->ThreadFree, (nint)b, head) != head);
+    }
+
+    /// <summary>
+    /// The page of the allocated arena block at <paramref name="ptr"/> (which must lie in one of our segments),
+    /// or an exception that says what is wrong: not a block start (<see cref="ArgumentException"/>) or a block that
+    /// is already free (<see cref="InvalidOperationException"/>, "double free").
+    /// </summary>
+    internal static Page* Locate(void* ptr, string operation)
+    {
+        nuint p = (nuint)ptr;
+        Segment* s = (Segment*)(p & ~Segment.Mask);
+        Page* page = s->PageOf(p);
+        if (page->Start == null || p < (nuint)page->Start)
+        {
+            throw ThrowHelper.NotABlock(ptr, operation, "it points into the allocator's own metadata, not into a block");
+        }
+
+        nuint offset = p - (nuint)page->Start;
+        uint size = page->BlockSize;
+        if (size == 0 || offset >= page->AreaSize)
+        {
+            throw ThrowHelper.NotABlock(ptr, operation, "it does not point to an allocated block");
+        }
+
+        long index = page->BlockIndex(p);
+        bool inUse = page->Heap != FreePageHeap;
+        if (index < 0)
+        {
+            nuint within = offset % size;
+            if (within != 0)
+            {
+                throw ThrowHelper.NotABlock(ptr, operation, $"it points {within} bytes into a block of {size} bytes; pass the pointer the allocator returned");
+            }
+
+            throw ThrowHelper.NotABlock(ptr, operation, "it does not point to an allocated block");
+        }
+
+        if (!inUse || ((Block*)ptr)->Tag == Page.FreeTag(ptr))
+        {
+            throw ThrowHelper.DoubleFree(ptr, operation, size);
+        }
+
+        return page;
+    }
+}

@@ -1,0 +1,108 @@
+using Allocator.Diagnostics;
+
+namespace Allocator.Heap;
+
+/// <summary>Building a statistics snapshot.</summary>
+internal static unsafe partial class Arena
+{
+    /// <summary>A snapshot of the counters and of every page in use.</summary>
+    public static AllocatorStatistics Snapshot()
+    {
+        var pages = new int[SizeClasses.Count];
+        var capacity = new long[SizeClasses.Count];
+        var rows = new SizeClassStatistics[SizeClasses.Count];
+        long allocs = LargeBlocks.Allocations, frees = LargeBlocks.Frees;
+        lock (s_lock)
+        {
+            for (int kind = 0; kind < 3; kind++)
+            {
+                for (Segment* s = (Segment*)s_segments[kind]; s != null; s = s->Next)
+                {
+                    ulong used = s->UsableMask & ~s->FreeMask;
+                    while (used != 0)
+                    {
+                        int i = System.Numerics.BitOperations.TrailingZeroCount(used);
+                        used &= used - 1;
+                        Page* page = s->PageAt(i);
+                        int c = page->SizeClass;
+                        if (c >= 0)
+                        {
+                            pages[c]++;
+                            capacity[c] += page->Reserved;
+                        }
+                    }
+                }
+            }
+
+            for (int c = 0; c < SizeClasses.Count; c++)
+            {
+                long a = s_deadAllocs[c], f = s_deadFrees[c];
+                foreach (HeapRecord record in s_heaps)
+                {
+                    ThreadHeap* h = (ThreadHeap*)record.Heap;
+                    a += Volatile.Read(ref h->Allocs[c]);
+                    f += Volatile.Read(ref h->Frees[c]);
+                }
+
+                allocs += a;
+                frees += f;
+                rows[c] = new SizeClassStatistics
+                {
+                    BlockSize = (int)SizeClasses.Sizes[c],
+                    LiveBlocks = a - f,
+                    FreeBlocks = Math.Max(0, capacity[c] - (a - f)),
+                    Pages = pages[c],
+                };
+            }
+
+            SamplePeakUnsynchronized();
+            return new AllocatorStatistics
+            {
+                BytesInUse = BytesInUseUnsynchronized(),
+                PeakBytesInUse = s_peakInUse,
+                BytesCommitted = s_committed,
+                PeakBytesCommitted = s_peakCommitted,
+                BytesReserved = s_reserved,
+                Allocations = allocs,
+                Frees = frees,
+                LargeBlocks = LargeBlocks.LiveCount,
+                LargeBytesInUse = LargeBlocks.BytesInUse,
+                LargeCacheBytes = LargeBlocks.CachedBytes,
+                Segments = s_segmentCount,
+                ThreadHeaps = s_heaps.Count,
+                OsMapCalls = s_mapCalls,
+                OsUnmapCalls = s_unmapCalls,
+                OsPurgeCalls = s_purgeCalls,
+                SizeClasses = rows,
+            };
+        }
+    }
+
+    /// <summary>
+    /// Gives free memory back to the OS now: reaps exited threads' heaps, releases the calling thread's kept empty
+    /// pages (and asks other threads to release theirs at their next slow path), then purges what is due, or
+    /// everything when <paramref name="force"/>.
+    /// </summary>
+    public static void Collect(bool force)
+    {
+        ThreadHeap* self = t_heap;
+        if (self != null)
+        {
+            ReleaseEmptyPages(self);
+        }
+
+        lock (s_lock)
+        {
+            foreach (HeapRecord record in s_heaps)
+            {
+                ThreadHeap* h = (ThreadHeap*)record.Heap;
+                if (h != self)
+                {
+                    Volatile.Write(ref h->CollectRequested, 1);
+                }
+            }
+        }
+
+        Maintain(force);
+    }
+}

@@ -1,0 +1,88 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Allocator.Heap;
+
+/// <summary>
+/// A segment: 4 MiB of private anonymous memory aligned to 4 MiB, so that the segment of any block is found by
+/// masking the block's address. The first 64 KiB hold this header and the page descriptors; the rest is split
+/// into pages of one kind (64 KiB, 512 KiB, or one page of the whole segment).
+/// </summary>
+/// <remarks>
+/// <para>Page i covers [max(i·PageSize, HeaderSize), (i+1)·PageSize) of the segment; for small segments page 0 is
+/// the header itself and is never used.</para>
+/// <para>All fields but the page descriptors' hot fields are guarded by <see cref="Arena"/>'s lock.</para>
+/// </remarks>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Segment
+{
+    /// <summary>4 MiB: the size and alignment of a segment.</summary>
+    public const int Shift = 22;
+
+    /// <summary>Segment size in bytes.</summary>
+    public const nuint Size = (nuint)1 << Shift;
+
+    /// <summary>Mask that turns an address into its segment's base.</summary>
+    public const nuint Mask = Size - 1;
+
+    /// <summary>64 KiB: reserved at the segment's start for this header.</summary>
+    public const nuint HeaderSize = 64 * 1024;
+
+    /// <summary>Page shift of small pages (64 KiB).</summary>
+    public const int SmallPageShift = 16;
+
+    /// <summary>Page shift of medium pages (512 KiB).</summary>
+    public const int MediumPageShift = 19;
+
+    /// <summary>Page shift of large pages (the whole segment).</summary>
+    public const int LargePageShift = 22;
+
+    /// <summary>Most pages a segment can hold (small pages).</summary>
+    public const int MaxPages = 64;
+
+    /// <summary>Arena.TagKey ^ base: proves a header is one of ours.</summary>
+    public nuint Cookie;
+
+    /// <summary>Page shift of this segment's kind.</summary>
+    public int PageShift;
+
+    /// <summary>Number of page descriptors (including an unusable page 0 for small segments).</summary>
+    public int PageCount;
+
+    /// <summary>Bit i set when page i is free (not used by any heap).</summary>
+    public ulong FreeMask;
+
+    /// <summary>Bit i set when page i is free and its memory not yet purged.</summary>
+    public ulong DirtyMask;
+
+    /// <summary>All usable pages' bits.</summary>
+    public ulong UsableMask;
+
+    /// <summary>Next segment of the same kind in the arena's list.</summary>
+    public Segment* Next;
+
+    /// <summary>Previous segment of the same kind in the arena's list.</summary>
+    public Segment* Prev;
+
+    /// <summary>When the segment became entirely free (Environment.TickCount64), or 0 while any page is in use.</summary>
+    public long EmptySince;
+
+    private const int PagesOffset = 128;
+
+    /// <summary>Descriptor of page <paramref name="index"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Page* PageAt(int index) => (Page*)((byte*)Unsafe.AsPointer(ref this) + PagesOffset) + index;
+
+    /// <summary>Descriptor of the page that contains <paramref name="p"/> (which must lie in this segment).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Page* PageOf(nuint p) => (Page*)((byte*)Unsafe.AsPointer(ref this) + PagesOffset) + (int)((p & Mask) >> PageShift);
+
+    /// <summary>Checks at start-up that the header fits.</summary>
+    public static void AssertLayout()
+    {
+        if (sizeof(Segment) > PagesOffset || PagesOffset + (MaxPages * sizeof(Page)) > (int)HeaderSize)
+        {
+            throw new InvalidOperationException("segment header layout does not fit");
+        }
+    }
+}

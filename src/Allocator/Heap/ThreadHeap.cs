@@ -1,0 +1,45 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Allocator.Heap;
+
+/// <summary>
+/// A thread's heap: for each size class, a queue of pages with free blocks (its head is where allocation
+/// pops from), a list of full pages, and the thread's allocation and free counters.
+/// </summary>
+/// <remarks>
+/// <para>Only the owning thread reads or writes a heap, except <see cref="CollectRequested"/> (set by any thread)
+/// and the counters (read, never written, by statistics). When its thread dies, <see cref="Arena"/> abandons
+/// the heap under its lock: pages with live blocks go to the abandoned lists, empty pages are freed, the
+/// counters are folded into the arena's totals, and the heap is reused by a later thread.</para>
+/// <para>An empty queue's head is <see cref="Arena.EmptyPage"/>, whose free list is always null, so the fast path
+/// needs no null check.</para>
+/// </remarks>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct ThreadHeap
+{
+    /// <summary>Head of each class's queue of pages that may have free blocks (a Page*).</summary>
+    public fixed ulong Queue[SizeClasses.Count];
+
+    /// <summary>Blocks allocated per class (owner-written).</summary>
+    public fixed long Allocs[SizeClasses.Count];
+
+    /// <summary>Blocks freed per class by this thread, local or remote (owner-written).</summary>
+    public fixed long Frees[SizeClasses.Count];
+
+    /// <summary>Head of each class's list of full pages (a Page*).</summary>
+    public fixed ulong Full[SizeClasses.Count];
+
+    /// <summary>Set by <see cref="NativeAllocator.Collect"/> on another thread: release kept empty pages at the next slow path.</summary>
+    public int CollectRequested;
+
+    /// <summary>Index in the arena's heap registry.</summary>
+    public int Id;
+
+    /// <summary>Next heap in the arena's pool of unused heaps.</summary>
+    public ThreadHeap* NextFree;
+
+    /// <summary>The head of class <paramref name="c"/>'s queue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Page* Head(int c) => (Page*)Queue[c];
+}
