@@ -581,13 +581,16 @@ internal static unsafe partial class Arena
     /// </summary>
     internal static int Maintain(bool force)
     {
-        long now = Environment.TickCount64;
-        long delay = force ? 0 : AllocatorOptions.PurgeDelayMilliseconds;
+        // Forced passes treat every deadline as passed: a delay of "minus infinity", so pages released during this
+        // very pass (by reaping) are purged too.
+        long delay = force ? long.MinValue / 2 : AllocatorOptions.PurgeDelayMilliseconds;
         long next = long.MaxValue;
+        long now;
         lock (s_lock)
         {
             ReapDeadHeapsUnsynchronized();
             CollectAbandonedUnsynchronized();
+            now = Environment.TickCount64;
             for (int kind = 0; kind < 3; kind++)
             {
                 Segment* s = (Segment*)s_segments[kind];
@@ -616,7 +619,7 @@ internal static unsafe partial class Arena
             }
         }
 
-        next = Math.Min(next, LargeBlocks.Maintain(now, force));
+        next = Math.Min(next, LargeBlocks.Maintain(Environment.TickCount64, force));
         return next == long.MaxValue ? -1 : (int)Math.Clamp(next - now, 1, int.MaxValue);
     }
 

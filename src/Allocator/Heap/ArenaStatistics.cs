@@ -105,4 +105,31 @@ internal static unsafe partial class Arena
 
         Maintain(force);
     }
+
+    /// <summary>One line per segment and per page in use, for diagnostics and test failure messages.</summary>
+    internal static string Describe()
+    {
+        var text = new System.Text.StringBuilder();
+        lock (s_lock)
+        {
+            for (int kind = 0; kind < 3; kind++)
+            {
+                for (Segment* s = (Segment*)s_segments[kind]; s != null; s = s->Next)
+                {
+                    text.Append($"segment {(nuint)s:x} shift {s->PageShift} free {s->FreeMask:x} dirty {s->DirtyMask:x} empty-since {s->EmptySince}\n");
+                    for (int i = 0; i < s->PageCount; i++)
+                    {
+                        Page* p = s->PageAt(i);
+                        if (p->SizeClass >= 0)
+                        {
+                            string owner = p->Heap == AbandonedHeap ? "abandoned" : p->Heap == FreePageHeap ? "free" : $"heap {(nuint)p->Heap:x}";
+                            text.Append($"  page {i} class {p->BlockSize} used {p->Used} capacity {p->Capacity}/{p->Reserved} full {p->IsFull} thread-free {(p->ThreadFree != 0 ? "yes" : "no")} {owner}\n");
+                        }
+                    }
+                }
+            }
+        }
+
+        return text.ToString();
+    }
 }
