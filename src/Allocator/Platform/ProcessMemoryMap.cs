@@ -26,13 +26,14 @@ public sealed class ProcessMemoryMap
     {
         ProcessId = processId;
         _regions = regions;
+        Regions = regions.AsReadOnly();
     }
 
     /// <summary>The process the map was read from (0 for a map parsed from text).</summary>
     public int ProcessId { get; }
 
     /// <summary>The regions in address order, as the kernel lists them.</summary>
-    public IReadOnlyList<MemoryRegion> Regions => _regions;
+    public IReadOnlyList<MemoryRegion> Regions { get; }
 
     /// <summary>Reads the mappings of the current process.</summary>
     /// <param name="includeUsage">Also read Rss, Pss, Private_Dirty, Swap and VmFlags for each region from <c>smaps</c> (slower).</param>

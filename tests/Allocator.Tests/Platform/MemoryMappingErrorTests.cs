@@ -154,6 +154,18 @@ public sealed class MemoryMappingErrorTests
     }
 
     [Fact]
+    public void Span_of_a_mapping_longer_than_a_span_holds_is_InvalidOperationException()
+    {
+        // 3 GiB of inaccessible address space: reserved, never committed, so it costs no memory.
+        nuint length = (nuint)3 << 30;
+        using MemoryMapping mapping = MemoryMapping.CreateAnonymousPrivate(length, MappingProtection.None);
+
+        Assert.Throws<InvalidOperationException>(() => mapping.Span.Length);
+        mapping.Protect(length - s_page, s_page, MappingProtection.ReadWrite);
+        Assert.Equal(0, mapping.GetSpan(length - s_page, (int)s_page)[^1]);
+    }
+
+    [Fact]
     public void A_missing_file_is_FileNotFoundException_naming_the_path()
     {
         string missing = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N"), "missing.bin");
