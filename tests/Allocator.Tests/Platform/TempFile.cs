@@ -3,7 +3,7 @@ namespace Allocator.Tests.Platform;
 /// <summary>A file with known content in a per-process temporary folder, deleted on Dispose.</summary>
 internal sealed class TempFile : IDisposable
 {
-    private static readonly string s_folder = Directory.CreateTempSubdirectory("allocator-mapping-tests-").FullName;
+    private static readonly string s_folder = CreateFolder();
 
     private TempFile(string path) => Path = path;
 
@@ -34,4 +34,22 @@ internal sealed class TempFile : IDisposable
     }
 
     public void Dispose() => File.Delete(Path);
+
+    /// <summary>The folder for this test run, removed with whatever is left in it when the test process exits.</summary>
+    private static string CreateFolder()
+    {
+        string folder = Directory.CreateTempSubdirectory("allocator-mapping-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a file still mapped by a crashed peer is harmless in the temp folder.
+            }
+        };
+        return folder;
+    }
 }
