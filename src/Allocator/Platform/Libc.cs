@@ -56,6 +56,13 @@ internal static unsafe partial class Libc
     public const int PR_SET_VMA = 0x53564d41;
     public const int PR_SET_VMA_ANON_NAME = 0;
 
+    // fcntl: reading a descriptor's access mode (F_GETFL, O_ACCMODE).
+    public const int F_GETFL = 3;
+    public const int O_ACCMODE = 0x3;
+    public const int O_RDONLY = 0x0;
+    public const int O_WRONLY = 0x1;
+    public const int O_RDWR = 0x2;
+
     // errno values used by the library.
     public const int EPERM = 1;
     public const int ENOENT = 2;
@@ -102,6 +109,10 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
     public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    /// <summary>fcntl with a command that takes no third argument (F_GETFL); the variadic part is left out.</summary>
+    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd);
 
     [LibraryImport(Lib, EntryPoint = "sysconf", SetLastError = true)]
     public static partial long sysconf(int name);
