@@ -34,6 +34,11 @@ public static unsafe class NativeAllocator
     /// <exception cref="OutOfMemoryException">The OS refused memory, or the size is impossible.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void* Alloc(nuint byteCount) =>
+        AllocatorOptions.Checked ? CheckedHeap.Alloc(byteCount, 0, false) : AllocUnchecked(byteCount);
+
+    /// <summary>Alloc without checked mode.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void* AllocUnchecked(nuint byteCount) =>
         byteCount <= SizeClasses.LookupMax ? Arena.AllocSmall(byteCount) : AllocLarger(byteCount, false);
 
     /// <summary>Allocates a block for <paramref name="elementCount"/> elements of <paramref name="elementSize"/> bytes.</summary>
@@ -49,7 +54,8 @@ public static unsafe class NativeAllocator
     /// <exception cref="OutOfMemoryException">The OS refused memory, or the size is impossible.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void* AllocZeroed(nuint byteCount) =>
-        byteCount <= SizeClasses.LookupMax ? Arena.AllocSmallZeroed(byteCount) : AllocLarger(byteCount, true);
+        AllocatorOptions.Checked ? CheckedHeap.Alloc(byteCount, 0, true)
+        : byteCount <= SizeClasses.LookupMax ? Arena.AllocSmallZeroed(byteCount) : AllocLarger(byteCount, true);
 
     /// <summary>Allocates a zeroed block for <paramref name="elementCount"/> elements of <paramref name="elementSize"/> bytes.</summary>
     /// <param name="elementCount">The number of elements.</param>
@@ -70,6 +76,11 @@ public static unsafe class NativeAllocator
     /// <exception cref="InvalidOperationException"><paramref name="ptr"/> was already freed.</exception>
     public static void* Realloc(void* ptr, nuint byteCount)
     {
+        if (AllocatorOptions.Checked)
+        {
+            return CheckedHeap.Realloc(ptr, byteCount, 0);
+        }
+
         if (ptr == null)
         {
             return Alloc(byteCount);
@@ -97,7 +108,20 @@ public static unsafe class NativeAllocator
     /// <exception cref="ArgumentException"><paramref name="ptr"/> is not a block from this allocator.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="ptr"/> was already freed ("double free").</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Free(void* ptr) => Arena.Free(ptr);
+    public static void Free(void* ptr)
+    {
+        if (AllocatorOptions.Checked)
+        {
+            CheckedHeap.Free(ptr);
+        }
+        else
+        {
+            Arena.Free(ptr);
+        }
+    }
+
+    /// <summary>Free without checked mode.</summary>
+    internal static void FreeUnchecked(void* ptr) => Arena.Free(ptr);
 
     /// <summary>Allocates a block of at least <paramref name="byteCount"/> bytes aligned to <paramref name="alignment"/>.</summary>
     /// <param name="byteCount">The size of the block, in bytes.</param>
@@ -112,8 +136,12 @@ public static unsafe class NativeAllocator
             ThrowHelper.ThrowBadAlignment(alignment);
         }
 
-        return alignment <= 16 ? Alloc(byteCount) : AlignedAllocCore(byteCount, alignment);
+        return AllocatorOptions.Checked ? CheckedHeap.Alloc(byteCount, alignment, false) : AlignedAllocUnchecked(byteCount, alignment);
     }
+
+    /// <summary>AlignedAlloc without checked mode, for a valid alignment.</summary>
+    internal static void* AlignedAllocUnchecked(nuint byteCount, nuint alignment) =>
+        alignment <= 16 ? AllocUnchecked(byteCount) : AlignedAllocCore(byteCount, alignment);
 
     /// <summary>Resizes a block, keeping it aligned to <paramref name="alignment"/> and keeping its contents.</summary>
     /// <param name="ptr">A block from this allocator, or null (then this is <see cref="AlignedAlloc"/>).</param>
@@ -130,6 +158,11 @@ public static unsafe class NativeAllocator
             ThrowHelper.ThrowBadAlignment(alignment);
         }
 
+        if (AllocatorOptions.Checked)
+        {
+            return CheckedHeap.Realloc(ptr, byteCount, alignment);
+        }
+
         if (ptr == null)
         {
             return AlignedAlloc(byteCount, alignment);
@@ -141,7 +174,7 @@ public static unsafe class NativeAllocator
             return LargeBlocks.Realloc(ptr, byteCount);
         }
 
-        nuint usable = UsableSizeCore(ptr, nameof(AlignedRealloc));
+        nuint usable = UsableSizeUnchecked(ptr, nameof(AlignedRealloc));
         if (aligned && byteCount <= usable)
         {
             return ptr;
@@ -159,14 +192,15 @@ public static unsafe class NativeAllocator
     /// <exception cref="ArgumentException"><paramref name="ptr"/> is not a block from this allocator.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="ptr"/> was already freed ("double free").</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AlignedFree(void* ptr) => Arena.Free(ptr);
+    public static void AlignedFree(void* ptr) => Free(ptr);
 
     /// <summary>The number of bytes really available in a block: at least the size asked for.</summary>
     /// <param name="ptr">A live block from this allocator, or null (gives 0).</param>
     /// <returns>The usable size in bytes.</returns>
     /// <exception cref="ArgumentException"><paramref name="ptr"/> is not a block from this allocator.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="ptr"/> was already freed.</exception>
-    public static nuint UsableSize(void* ptr) => ptr == null ? 0 : UsableSizeCore(ptr, nameof(UsableSize));
+    public static nuint UsableSize(void* ptr) =>
+        AllocatorOptions.Checked ? CheckedHeap.UsableSize(ptr) : ptr == null ? 0 : UsableSizeUnchecked(ptr, nameof(UsableSize));
 
     /// <summary>
     /// Gives free memory back to the OS now. Releases the calling thread's cached empty pages and the heaps of
@@ -218,7 +252,8 @@ public static unsafe class NativeAllocator
         return LargeBlocks.Alloc(byteCount, Math.Max(alignment, OsMemory.PageSize), false);
     }
 
-    private static nuint UsableSizeCore(void* ptr, string operation) =>
+    /// <summary>The real usable size of a live block, validated; <paramref name="operation"/> names the caller in error messages.</summary>
+    internal static nuint UsableSizeUnchecked(void* ptr, string operation) =>
         SegmentMap.Contains((nuint)ptr) ? Arena.Locate(ptr, operation)->BlockSize : LargeBlocks.SizeOf(ptr, operation);
 
     private static nuint Multiply(nuint count, nuint size)

@@ -390,6 +390,11 @@ internal static unsafe partial class Arena
 
         ((Block*)p)->Next = null;
         ((Block*)p)->Tag = Page.FreeTag(p);
+        if (AllocatorOptions.Checked)
+        {
+            Diagnostics.CheckedHeap.FillCarved(first, (nuint)count, size);
+        }
+
         page->Free = (Block*)first;
         page->FreeIsZero = page->TailIsZero;
         page->Capacity += count;

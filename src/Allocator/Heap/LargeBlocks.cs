@@ -108,6 +108,12 @@ internal static unsafe class LargeBlocks
                 {
                     long delta = (long)mapped - (long)reuse.Size;
                     AdjustCommitted(delta, delta);
+                    if (AllocatorOptions.Checked && !isZero && delta > 0)
+                    {
+                        // The grown tail is zero while the rest holds the freed pattern: make it uniform.
+                        new Span<byte>(q + reuse.Size, (int)delta).Fill(Diagnostics.CheckedHeap.FreedPattern);
+                    }
+
                     p = q;
                 }
             }

@@ -1,0 +1,140 @@
+using Allocator;
+
+namespace Allocator.Probe;
+
+/// <summary>
+/// A child program for tests that need a process of their own (options read at start-up, process-wide RSS).
+/// Each scenario prints one line per finding, "name: value", and exits 0 when it ran to the end.
+/// </summary>
+public static unsafe class Program
+{
+    public static int Main(string[] args)
+    {
+        string scenario = args.Length > 0 ? args[0] : "";
+        switch (scenario)
+        {
+            case "checked":
+                return Checked();
+            default:
+                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked");
+                return 2;
+        }
+    }
+
+    private static void Report(string name, Func<object?> action)
+    {
+        try
+        {
+            object? result = action();
+            Console.WriteLine($"{name}: ok {result}");
+        }
+        catch (Exception e)
+        {
+            Console.WriteLine($"{name}: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Run with ALLOCATOR_CHECKED=1: each misuse that checked mode catches is reported.</summary>
+    private static int Checked()
+    {
+        Console.WriteLine($"checked-mode: {AllocatorOptions.Checked}");
+        foreach (int size in new[] { 1, 40, 1000, 100_000, 1_000_000 })
+        {
+            Report($"overflow-{size}", () =>
+            {
+                byte* p = (byte*)NativeAllocator.Alloc((nuint)size);
+                p[size] = 1;
+                NativeAllocator.Free(p);
+                return null;
+            });
+            Report($"overflow-{size}-freed-anyway", () =>
+            {
+                byte* p = (byte*)NativeAllocator.Alloc((nuint)size);
+                p[size] = 1;
+                try
+                {
+                    NativeAllocator.Free(p);
+                }
+                catch (InvalidOperationException)
+                {
+                }
+
+                NativeAllocator.Free(p); // must now be a double free
+                return null;
+            });
+        }
+
+        Report("size-record", () =>
+        {
+            byte* p = (byte*)NativeAllocator.Alloc(10);
+            new Span<byte>(p, 32).Fill(0xFF);
+            NativeAllocator.Free(p);
+            return null;
+        });
+        Report("realloc", () =>
+        {
+            byte* p = (byte*)NativeAllocator.Alloc(50);
+            new Span<byte>(p, 50).Fill(9);
+            byte* q = (byte*)NativeAllocator.Realloc(p, 40);
+            byte* r = (byte*)NativeAllocator.AlignedRealloc(q, 5000, 64);
+            bool kept = new Span<byte>(r, 40).IndexOfAnyExcept((byte)9) < 0;
+            string result = $"moved={q != p} kept={kept} aligned={(nuint)r % 64 == 0} usable={NativeAllocator.UsableSize(r)}";
+            NativeAllocator.Free(r);
+            return result;
+        });
+        Report("zeroed", () =>
+        {
+            byte* p = (byte*)NativeAllocator.Alloc(500);
+            new Span<byte>(p, 500).Fill(0x77);
+            NativeAllocator.Free(p);
+            byte* q = (byte*)NativeAllocator.AllocZeroed(500);
+            bool zero = new Span<byte>(q, 500).IndexOfAnyExcept((byte)0) < 0;
+            NativeAllocator.Free(q);
+            return zero;
+        });
+        Report("write-after-free", () =>
+        {
+            byte* p = (byte*)NativeAllocator.Alloc(200);
+            NativeAllocator.Free(p);
+            p[100] = 7;
+            for (int i = 0; i < 10_000; i++)
+            {
+                byte* q = (byte*)NativeAllocator.Alloc(200);
+                if (q == p)
+                {
+                    return "reused without detection";
+                }
+
+                NativeAllocator.Free(q);
+            }
+
+            return "never reused";
+        });
+        Report("freed-pattern", () =>
+        {
+            byte* p = (byte*)NativeAllocator.Alloc(64);
+            new Span<byte>(p, 64).Fill(1);
+            NativeAllocator.Free(p);
+            return $"0x{p[32]:x2}";
+        });
+        Report("usable-size", () =>
+        {
+            void* p = NativeAllocator.Alloc(100);
+            nuint usable = NativeAllocator.UsableSize(p);
+            NativeAllocator.Free(p);
+            return usable;
+        });
+        Report("still-works", () =>
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                byte* p = (byte*)NativeAllocator.Alloc((nuint)(i * 13 % 5000));
+                new Span<byte>(p, i * 13 % 5000).Fill(3);
+                NativeAllocator.Free(p);
+            }
+
+            return NativeAllocator.GetStatistics().LiveBlocks;
+        });
+        return 0;
+    }
+}
