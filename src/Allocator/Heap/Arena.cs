@@ -362,6 +362,7 @@ internal static unsafe partial class Arena
         page->ThreadFree = 0;
         page->SizeClass = c;
         page->IsFull = 0;
+        page->ReleaseWhenEmpty = 1;
         page->FreeIsZero = 1;
         page->TailIsZero = page->MemoryIsZero;
         page->MemoryIsZero = 0;

@@ -179,7 +179,7 @@ internal static unsafe partial class Arena
             head->Prev = page;
         }
 
-        h->Queue[c] = (ulong)page;
+        SetHead(h, c, page);
     }
 
     /// <summary>Removes <paramref name="page"/> from class <paramref name="c"/>'s queue; an empty queue's head becomes <see cref="EmptyPage"/>.</summary>
@@ -187,7 +187,24 @@ internal static unsafe partial class Arena
     {
         nint head = (nint)h->Head(c);
         Unlink(ref head, page);
-        h->Queue[c] = head == 0 ? (ulong)EmptyPage : (ulong)head;
+        SetHead(h, c, head == 0 ? EmptyPage : (Page*)head);
+    }
+
+    /// <summary>Changes the head of a queue, keeping <see cref="Page.ReleaseWhenEmpty"/> true of every page but the head.</summary>
+    private static void SetHead(ThreadHeap* h, int c, Page* page)
+    {
+        Page* old = h->Head(c);
+        if (old != EmptyPage && old != page)
+        {
+            old->ReleaseWhenEmpty = 1;
+        }
+
+        if (page != EmptyPage)
+        {
+            page->ReleaseWhenEmpty = page->BlockSize > SizeClasses.MediumPageMax ? (byte)1 : (byte)0;
+        }
+
+        h->Queue[c] = (ulong)page;
     }
 
     /// <summary>Releases every empty page the calling thread keeps at the head of its queues.</summary>

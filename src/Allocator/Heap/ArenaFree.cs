@@ -29,7 +29,7 @@ internal static unsafe partial class Arena
                 page->Free = b;
                 page->FreeIsZero = 0;
                 h->Frees[page->SizeClass]++;
-                if ((--page->Used == 0) | (page->IsFull != 0))
+                if (((--page->Used == 0) & (page->ReleaseWhenEmpty != 0)) | (page->IsFull != 0))
                 {
                     AfterLocalFree(h, page);
                 }
@@ -42,9 +42,8 @@ internal static unsafe partial class Arena
     }
 
     /// <summary>
-    /// A local free emptied the page or hit a full one: a full page rejoins the queue; an empty page is released,
-    /// unless it heads its queue (kept so that an alloc/free ping-pong does not churn pages; large-kind pages
-    /// are never kept, to bound what an idle thread holds).
+    /// A local free hit a full page, or emptied a page that is not kept: a full page rejoins the queue as its head;
+    /// an empty one goes back to its segment.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void AfterLocalFree(ThreadHeap* h, Page* page)
@@ -54,21 +53,14 @@ internal static unsafe partial class Arena
         {
             Unlink(ref *(nint*)&h->Full[c], page);
             page->IsFull = 0;
-            if (page->Used != 0)
+            PushToQueue(h, c, page);
+            if (page->Used != 0 || page->ReleaseWhenEmpty == 0)
             {
-                PushToQueue(h, c, page);
                 return;
             }
         }
-        else if (page == h->Head(c) && page->BlockSize <= SizeClasses.MediumPageMax)
-        {
-            return;
-        }
-        else
-        {
-            UnlinkFromQueue(h, c, page);
-        }
 
+        UnlinkFromQueue(h, c, page);
         ReleasePage(page);
     }
 
@@ -99,7 +91,7 @@ internal static unsafe partial class Arena
             b->Tag = Page.FreeTag(b);
             page->Free = b;
             page->FreeIsZero = 0;
-            if ((--page->Used == 0) | (page->IsFull != 0))
+            if (((--page->Used == 0) & (page->ReleaseWhenEmpty != 0)) | (page->IsFull != 0))
             {
                 AfterLocalFree(h, page);
             }

@@ -39,7 +39,7 @@ internal unsafe struct Block
 /// have a null heap pointer, so they can never match.</item>
 /// </list>
 /// </remarks>
-[StructLayout(LayoutKind.Sequential)]
+[StructLayout(LayoutKind.Sequential, Size = 128)]
 internal unsafe struct Page
 {
     // --- hot: the first 64 bytes, read on every allocation and free ---
@@ -79,6 +79,12 @@ internal unsafe struct Page
 
     /// <summary>1 when every block in <see cref="Free"/> is zero but for its two link words.</summary>
     public byte FreeIsZero;
+
+    /// <summary>
+    /// 1 when the page is released as soon as it becomes empty; 0 for the head of its owner's queue (kept, so an
+    /// alloc/free ping-pong does not churn pages), except for large-kind pages, which are never kept.
+    /// </summary>
+    public byte ReleaseWhenEmpty;
 
     /// <summary>1 when the memory past the carved blocks is zero (fresh or purged).</summary>
     public byte TailIsZero;

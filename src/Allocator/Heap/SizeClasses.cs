@@ -37,12 +37,13 @@ internal static class SizeClasses
     /// <summary>Block size of each class, in bytes.</summary>
     public static readonly uint[] Sizes = BuildSizes();
 
-    // Class index for requests of up to LookupMax bytes, indexed by (size + 15) >> 4.
-    private static readonly byte[] s_lookup = BuildLookup();
+    // Class index for requests of up to LookupMax bytes, indexed by (size + 15) >> 4. Unmanaged, so that the
+    // optimised fast path reads it with one load from a constant address.
+    private static readonly unsafe byte* s_lookup = BuildLookup();
 
     /// <summary>The class for <paramref name="size"/> (at most <see cref="LookupMax"/>), by table.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int SmallIndex(nuint size) => Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(s_lookup), (nint)((size + 15) >> 4));
+    public static unsafe int SmallIndex(nuint size) => s_lookup[(size + 15) >> 4];
 
     /// <summary>The class for any <paramref name="size"/> up to <see cref="MaxSize"/>, computed branch-light.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -91,10 +92,11 @@ internal static class SizeClasses
         return sizes;
     }
 
-    private static byte[] BuildLookup()
+    private static unsafe byte* BuildLookup()
     {
-        var lookup = new byte[(LookupMax >> 4) + 1];
-        for (int i = 0; i < lookup.Length; i++)
+        int length = (LookupMax >> 4) + 1;
+        byte* lookup = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)length);
+        for (int i = 0; i < length; i++)
         {
             lookup[i] = (byte)Index((nuint)(i << 4));
         }
