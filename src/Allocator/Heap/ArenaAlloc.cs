@@ -136,15 +136,21 @@ internal static unsafe partial class Arena
             PushFront(ref full, page);
         }
 
-        // Look at a few full pages for blocks other threads freed, rotating through the list.
-        Page* candidate = (Page*)full;
+        // Look at a few full pages for blocks other threads freed, resuming where the last look stopped, so that
+        // every full page is looked at within a few refills however long the list is.
+        Page* candidate = (Page*)h->FullCursor[c];
+        if (candidate == null)
+        {
+            candidate = (Page*)full;
+        }
+
         for (int i = 0; i < 8 && candidate != null; i++)
         {
             Page* next = candidate->Next;
             if (Volatile.Read(ref candidate->ThreadFree) != 0)
             {
                 CollectThreadFree(candidate);
-                Unlink(ref full, candidate);
+                UnlinkFromFull(h, c, candidate);
                 candidate->IsFull = 0;
                 PushToQueue(h, c, candidate);
                 return candidate;
@@ -152,6 +158,8 @@ internal static unsafe partial class Arena
 
             candidate = next;
         }
+
+        h->FullCursor[c] = (ulong)candidate;
 
         Page* fresh = AcquirePage(h, c);
         if (fresh == null)
@@ -188,6 +196,17 @@ internal static unsafe partial class Arena
         nint head = (nint)h->Head(c);
         Unlink(ref head, page);
         SetHead(h, c, head == 0 ? EmptyPage : (Page*)head);
+    }
+
+    /// <summary>Removes <paramref name="page"/> from class <paramref name="c"/>'s full list, moving the cursor past it.</summary>
+    internal static void UnlinkFromFull(ThreadHeap* h, int c, Page* page)
+    {
+        if ((Page*)h->FullCursor[c] == page)
+        {
+            h->FullCursor[c] = (ulong)page->Next;
+        }
+
+        Unlink(ref *(nint*)&h->Full[c], page);
     }
 
     /// <summary>Changes the head of a queue, keeping <see cref="Page.ReleaseWhenEmpty"/> true of every page but the head.</summary>
@@ -238,7 +257,7 @@ internal static unsafe partial class Arena
                 Page* next = page->Next;
                 if (page->ThreadFree != 0 && CollectThreadFree(page) > 0)
                 {
-                    Unlink(ref full, page);
+                    UnlinkFromFull(h, c, page);
                     page->IsFull = 0;
                     if (page->Used == 0)
                     {

@@ -51,7 +51,7 @@ internal static unsafe partial class Arena
         int c = page->SizeClass;
         if (page->IsFull != 0)
         {
-            Unlink(ref *(nint*)&h->Full[c], page);
+            UnlinkFromFull(h, c, page);
             page->IsFull = 0;
             PushToQueue(h, c, page);
             if (page->Used != 0 || page->ReleaseWhenEmpty == 0)

@@ -30,6 +30,12 @@ internal unsafe struct ThreadHeap
     /// <summary>Head of each class's list of full pages (a Page*).</summary>
     public fixed ulong Full[SizeClasses.Count];
 
+    /// <summary>
+    /// Where the next look for remotely freed blocks in each class's full list starts (a Page* in that list, or 0 for
+    /// its head), so that successive looks cover the whole list a few pages at a time.
+    /// </summary>
+    public fixed ulong FullCursor[SizeClasses.Count];
+
     /// <summary>Set by <see cref="NativeAllocator.Collect"/> on another thread: release kept empty pages at the next slow path.</summary>
     public int CollectRequested;
 

@@ -140,4 +140,56 @@ public unsafe class ConcurrencyStressTests
         Assert.Equal(baseLive, NativeAllocator.GetStatistics().LiveBlocks);
         BadInputTests.AssertAllocatorWorks();
     }
+
+    [Fact]
+    public void ProducerConsumerReusesBlocksFreedByTheConsumer()
+    {
+        // Every free happens on the consumer thread. The producer must find those blocks again (through its pages'
+        // thread-free lists, including pages it had set aside as full), so memory stays bounded by what is in flight.
+        NativeAllocator.Collect(true);
+        long committedBefore = NativeAllocator.GetStatistics().BytesCommitted;
+        const int total = 2_000_000;
+        const int inFlight = 20_000;
+        var queue = new BlockingCollection<nint>(inFlight);
+        long maxCommitted = 0;
+        var producer = new Thread(() =>
+        {
+            for (int i = 0; i < total; i++)
+            {
+                int size = 16 + (i % 7) * 24;
+                byte* p = (byte*)NativeAllocator.Alloc((nuint)size);
+                p[0] = (byte)size;
+                queue.Add((nint)p);
+                if (i % 100_000 == 0)
+                {
+                    maxCommitted = Math.Max(maxCommitted, NativeAllocator.GetStatistics().BytesCommitted);
+                }
+            }
+
+            queue.CompleteAdding();
+        });
+        long bad = 0;
+        var consumer = new Thread(() =>
+        {
+            foreach (nint p in queue.GetConsumingEnumerable())
+            {
+                byte size = *(byte*)p;
+                if (size < 16 || (size - 16) % 24 != 0)
+                {
+                    bad++;
+                }
+
+                NativeAllocator.Free((void*)p);
+            }
+        });
+        producer.Start();
+        consumer.Start();
+        producer.Join();
+        consumer.Join();
+        Assert.Equal(0, bad);
+
+        // 20,000 blocks of at most 160 bytes in flight is about 3 MiB; allow pages and segments around it.
+        long grown = maxCommitted - committedBefore;
+        Assert.True(grown < 32 << 20, $"committed memory grew by {grown >> 20} MiB for about 3 MiB in flight");
+    }
 }
