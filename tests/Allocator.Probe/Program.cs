@@ -15,8 +15,15 @@ public static unsafe class Program
         {
             case "checked":
                 return Checked();
+            case "options":
+                Console.WriteLine($"purge-delay-ms: {AllocatorOptions.PurgeDelayMilliseconds}");
+                Console.WriteLine($"checked: {AllocatorOptions.Checked}");
+                Console.WriteLine($"large-cache-bytes: {AllocatorOptions.LargeCacheBytes}");
+                Console.WriteLine($"large-cache-count: {AllocatorOptions.LargeCacheCount}");
+                Console.WriteLine($"label: {AllocatorOptions.LabelMemory}");
+                return 0;
             default:
-                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked");
+                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, options");
                 return 2;
         }
     }

@@ -5,7 +5,14 @@ namespace Allocator.Tests;
 /// <summary>Runs a scenario of the child program Allocator.Probe (copied to probe/ next to the tests) and collects its findings.</summary>
 internal static class Probe
 {
-    public static Dictionary<string, string> Run(string scenario, params (string Name, string Value)[] environment)
+    /// <summary>The probe's own runtimeconfig.json.</summary>
+    public static string RuntimeConfigPath => Path.Combine(AppContext.BaseDirectory, "probe", "Allocator.Probe.runtimeconfig.json");
+
+    public static Dictionary<string, string> Run(string scenario, params (string Name, string Value)[] environment) =>
+        Run(scenario, runtimeConfig: null, environment);
+
+    /// <summary>As above, with the probe started under another runtimeconfig.json (for AppContext switches).</summary>
+    public static Dictionary<string, string> Run(string scenario, string? runtimeConfig, params (string Name, string Value)[] environment)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "probe", "Allocator.Probe.dll");
         if (!File.Exists(dll))
@@ -14,6 +21,13 @@ internal static class Probe
         }
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (runtimeConfig is not null)
+        {
+            start.ArgumentList.Add("exec");
+            start.ArgumentList.Add("--runtimeconfig");
+            start.ArgumentList.Add(runtimeConfig);
+        }
+
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add(scenario);
         foreach ((string name, string value) in environment)
