@@ -3,8 +3,9 @@ namespace Allocator.Diagnostics;
 /// <summary>A snapshot of the allocator's state, from <see cref="NativeAllocator.GetStatistics"/>.</summary>
 /// <remarks>
 /// Counts are exact when no other thread is allocating or freeing while the snapshot is taken; otherwise each is
-/// a value it had during the call. <see cref="PeakBytesInUse"/> is sampled whenever a page or a large block is
-/// acquired, so it can miss a short peak by less than one page per thread.
+/// a value it had during the call. <see cref="PeakBytesInUse"/> is sampled whenever the allocator's memory grows
+/// (a fresh page or a large block), on every 16th page reused, and at each snapshot, so it can miss a short peak
+/// by a few pages per thread.
 /// </remarks>
 public sealed class AllocatorStatistics
 {

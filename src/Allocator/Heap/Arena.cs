@@ -56,6 +56,10 @@ internal static unsafe partial class Arena
     internal static long s_reserved;
     internal static long s_peakCommitted;
     internal static long s_peakInUse;
+
+    // Bytes in arena blocks at the last sample (page acquisition or statistics), for cheap peak updates elsewhere.
+    internal static long s_arenaInUseSample;
+    private static long s_pageAcquisitions;
     internal static long s_mapCalls;
     internal static long s_unmapCalls;
     internal static long s_purgeCalls;
@@ -334,7 +338,8 @@ internal static unsafe partial class Arena
             }
 
             Page* page = s->PageAt(index);
-            if (page->MemoryIsZero != 0)
+            bool grows = page->MemoryIsZero != 0;
+            if (grows)
             {
                 s_committed += (long)page->AreaSize;
                 if (s_committed > s_peakCommitted)
@@ -344,7 +349,14 @@ internal static unsafe partial class Arena
             }
 
             InitPage(page, h, c);
-            SamplePeakUnsynchronized();
+
+            // Summing every heap's counters costs O(heaps × classes): do it when memory grows, and on every 16th
+            // page otherwise, which keeps the peak within a few pages of the truth at a negligible cost.
+            if (grows || (++s_pageAcquisitions & 15) == 0)
+            {
+                SamplePeakUnsynchronized();
+            }
+
             return page;
         }
     }
@@ -674,10 +686,24 @@ internal static unsafe partial class Arena
     /// <summary>Updates the peak of bytes in use. Caller holds the lock.</summary>
     internal static void SamplePeakUnsynchronized()
     {
-        long inUse = BytesInUseUnsynchronized();
-        if (inUse > s_peakInUse)
+        long arena = BytesInUseUnsynchronized() - LargeBlocks.BytesInUse;
+        Volatile.Write(ref s_arenaInUseSample, arena);
+        NotePeakCandidate(arena + LargeBlocks.BytesInUse);
+    }
+
+    /// <summary>Raises the peak of bytes in use to <paramref name="inUse"/> if it is higher (any thread, no lock).</summary>
+    internal static void NotePeakCandidate(long inUse)
+    {
+        long peak = Volatile.Read(ref s_peakInUse);
+        while (inUse > peak)
         {
-            s_peakInUse = inUse;
+            long seen = Interlocked.CompareExchange(ref s_peakInUse, inUse, peak);
+            if (seen == peak)
+            {
+                return;
+            }
+
+            peak = seen;
         }
     }
 
@@ -697,9 +723,9 @@ internal static unsafe partial class Arena
     internal static long LiveBlocksUnsynchronized(int c)
     {
         long live = s_deadAllocs[c] - s_deadFrees[c];
-        foreach (HeapRecord record in s_heaps)
+        for (int i = 0; i < s_heaps.Count; i++)
         {
-            ThreadHeap* h = (ThreadHeap*)record.Heap;
+            ThreadHeap* h = (ThreadHeap*)s_heaps[i].Heap;
             live += Volatile.Read(ref h->Allocs[c]) - Volatile.Read(ref h->Frees[c]);
         }
 

@@ -146,14 +146,9 @@ internal static unsafe class LargeBlocks
             s_live[(nuint)p] = mapped;
             s_allocs++;
             s_bytesInUse += (long)mapped;
-            ForgetFreed((nuint)p, mapped);
         }
 
-        lock (Arena.s_lock)
-        {
-            Arena.SamplePeakUnsynchronized();
-        }
-
+        Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + BytesInUse);
         return p;
     }
 
@@ -291,16 +286,12 @@ internal static unsafe class LargeBlocks
             s_live.Remove((nuint)ptr);
             s_live[(nuint)q] = mapped;
             s_bytesInUse += delta;
-            ForgetFreed((nuint)q, mapped);
         }
 
         AdjustCommitted(delta, delta);
         if (delta > 0)
         {
-            lock (Arena.s_lock)
-            {
-                Arena.SamplePeakUnsynchronized();
-            }
+            Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + BytesInUse);
         }
 
         return q;
@@ -362,24 +353,16 @@ internal static unsafe class LargeBlocks
         }
     }
 
-    private static void ForgetFreed(nuint p, nuint size)
-    {
-        for (int i = 0; i < s_recentlyFreed.Length; i++)
-        {
-            if (s_recentlyFreed[i] >= p && s_recentlyFreed[i] < p + size)
-            {
-                s_recentlyFreed[i] = 0;
-            }
-        }
-    }
-
     /// <summary>The exception for a pointer that is not a live large block. Caller holds the lock.</summary>
     private static Exception Explain(void* ptr, string operation)
     {
         nuint p = (nuint)ptr;
-        if (Array.IndexOf(s_recentlyFreed, p) >= 0)
+        foreach (KeyValuePair<nuint, nuint> live in s_live)
         {
-            return ThrowHelper.DoubleFree(ptr, operation, 0);
+            if (p > live.Key && p < live.Key + live.Value)
+            {
+                return ThrowHelper.NotABlock(ptr, operation, $"it points {p - live.Key} bytes into a large block of {live.Value} bytes; pass the pointer the allocator returned");
+            }
         }
 
         foreach (CachedMapping m in s_cache)
@@ -390,12 +373,9 @@ internal static unsafe class LargeBlocks
             }
         }
 
-        foreach (KeyValuePair<nuint, nuint> live in s_live)
+        if (Array.IndexOf(s_recentlyFreed, p) >= 0)
         {
-            if (p > live.Key && p < live.Key + live.Value)
-            {
-                return ThrowHelper.NotABlock(ptr, operation, $"it points {p - live.Key} bytes into a large block of {live.Value} bytes; pass the pointer the allocator returned");
-            }
+            return ThrowHelper.DoubleFree(ptr, operation, 0);
         }
 
         return ThrowHelper.NotABlock(ptr, operation, "it was not allocated by NativeAllocator (or was already freed and its memory returned to the OS)");
