@@ -186,13 +186,43 @@ internal static unsafe partial class Arena
         {
             head->Prev = page;
         }
+        else
+        {
+            h->QueueTail[c] = (ulong)page;
+        }
 
         SetHead(h, c, page);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="page"/> at the end of class <paramref name="c"/>'s queue. A page that left the full list
+    /// because one block was freed into it goes here, so the head keeps serving allocations instead of switching
+    /// to a page with a single free block.
+    /// </summary>
+    private static void AppendToQueue(ThreadHeap* h, int c, Page* page)
+    {
+        Page* tail = (Page*)h->QueueTail[c];
+        if (tail == null)
+        {
+            PushToQueue(h, c, page);
+            return;
+        }
+
+        tail->Next = page;
+        page->Prev = tail;
+        page->Next = null;
+        page->ReleaseWhenEmpty = 1;
+        h->QueueTail[c] = (ulong)page;
     }
 
     /// <summary>Removes <paramref name="page"/> from class <paramref name="c"/>'s queue; an empty queue's head becomes <see cref="EmptyPage"/>.</summary>
     private static void UnlinkFromQueue(ThreadHeap* h, int c, Page* page)
     {
+        if ((Page*)h->QueueTail[c] == page)
+        {
+            h->QueueTail[c] = (ulong)page->Prev;
+        }
+
         nint head = (nint)h->Head(c);
         Unlink(ref head, page);
         SetHead(h, c, head == 0 ? EmptyPage : (Page*)head);

@@ -53,7 +53,7 @@ internal static unsafe partial class Arena
         {
             UnlinkFromFull(h, c, page);
             page->IsFull = 0;
-            PushToQueue(h, c, page);
+            AppendToQueue(h, c, page);
             if (page->Used != 0 || page->ReleaseWhenEmpty == 0)
             {
                 return;

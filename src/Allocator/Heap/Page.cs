@@ -120,8 +120,10 @@ internal unsafe struct Page
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly long BlockIndex(nuint p)
     {
+        // No separate range check is needed: q < Capacity bounds q·BlockSize below the page size, so a pointer before
+        // Start (whose offset wraps to a huge number) can never satisfy q·BlockSize == offset.
         nuint offset = p - (nuint)Start;
         ulong q = ((ulong)offset * DivMagic) >> 42;
-        return offset < (nuint)(1 << 22) && q * BlockSize == (ulong)offset && q < (ulong)(uint)Capacity ? (long)q : -1;
+        return q < (ulong)(uint)Capacity && q * BlockSize == (ulong)offset ? (long)q : -1;
     }
 }

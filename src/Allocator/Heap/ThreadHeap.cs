@@ -21,6 +21,9 @@ internal unsafe struct ThreadHeap
     /// <summary>Head of each class's queue of pages that may have free blocks (a Page*).</summary>
     public fixed ulong Queue[SizeClasses.Count];
 
+    /// <summary>Tail of each class's queue (a Page*, 0 when the queue is empty).</summary>
+    public fixed ulong QueueTail[SizeClasses.Count];
+
     /// <summary>Blocks allocated per class (owner-written).</summary>
     public fixed long Allocs[SizeClasses.Count];
 
