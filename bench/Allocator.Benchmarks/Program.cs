@@ -1,3 +1,5 @@
+using Allocator.Benchmarks.Micro;
+using Allocator.Benchmarks.Quick;
 using BenchmarkDotNet.Running;
 
 namespace Allocator.Benchmarks;
@@ -7,7 +9,17 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        switch (args.FirstOrDefault())
+        {
+            case "quick":
+                return QuickRunner.Run(args[1..]);
+            case "memory":
+                return MemoryRunner.Run(args[1..]);
+            case ChildProcess.Verb:
+                return ChildProcess.Run(args[1..]);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, MicroConfig.Create());
         return 0;
     }
 }
