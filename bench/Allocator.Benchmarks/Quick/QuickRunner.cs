@@ -52,7 +52,7 @@ public static class QuickRunner
             WorkloadResult result = ChildProcess.RunWorkload(workload, competitor, run, options.Timeout);
             results.Add(result);
             log.WriteLine(result.Ok
-                ? $"{result.Seconds,7:0.000} s  {result.Operations / result.Seconds / 1e6,8:0.00} Mops/s  " +
+                ? $"{result.Seconds,7:0.000} s  {result.Operations / result.Seconds,12:N0} allocs/s  " +
                   $"peak {ResultTables.MiB(result.PeakRss),7:0.0} MiB"
                 : $"FAILED: {result.Error}");
         }

@@ -7,11 +7,11 @@ public sealed class AllocTest : RandomReplacement<ParetoSizes>
 
     public override string Scaling =>
         "mimalloc-bench `alloc-test N`: Pareto (80/20) sizes 8 B-1 KiB, random replacement in a per-thread working " +
-        "set. Here 8,192 live blocks per thread and 1,500,000 x scale replacements per thread.";
+        "set. Here 8,192 live blocks per thread and 1,000,000 x scale replacements per thread.";
 
     protected override int SlotsPerThread => 8192;
 
-    protected override int Replacements => 1_500_000;
+    protected override int Replacements => 1_000_000;
 
     protected override ParetoSizes Sizes => new(8, 1024);
 }

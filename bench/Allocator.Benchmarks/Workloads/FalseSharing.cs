@@ -11,7 +11,7 @@ public abstract class FalseSharing : Workload
 {
     private const int ObjectSize = 1;
     private const int Iterations = 1000;
-    private const int Repetitions = 100_000;
+    private const int Repetitions = 50_000;
 
     /// <summary>Passive (cache-scratch): the main thread allocates each thread's first object, which the thread
     /// frees before its loop, so an allocator that reuses that memory there shares lines between threads.</summary>
@@ -19,7 +19,7 @@ public abstract class FalseSharing : Workload
 
     public override string Scaling =>
         $"mimalloc-bench `{Name} N 1000 1 2000000 N`: 1-byte objects, 1,000 iterations split " +
-        "over the threads. Repetitions (writes per object) cut from 2,000,000 to 100,000, iterations x scale.";
+        "over the threads. Repetitions (writes per object) cut from 2,000,000 to 50,000, iterations x scale.";
 
     public override long Run<THeap, TBlock>(WorkloadRun run)
     {

@@ -6,13 +6,13 @@ public sealed class GlibcSimple : Workload
 {
     private static readonly int[] s_sizes = [16, 32, 64, 128, 256, 512, 1024];
     private static readonly int[] s_counts = [25, 100, 400, 1600];
-    private const int BlocksPerCase = 200_000;
+    private const int BlocksPerCase = 120_000;
 
     public override string Name => "glibc-simple";
 
     public override string Scaling =>
         "mimalloc-bench `glibc-simple` (bench-malloc-simple: single thread, batches of one size allocated then freed). " +
-        "Sizes 16-1024 B, batches of 25/100/400/1,600 blocks, 200,000 x scale blocks per (size, batch) case.";
+        "Sizes 16-1024 B, batches of 25/100/400/1,600 blocks, 120,000 x scale blocks per (size, batch) case.";
 
     public override long Run<THeap, TBlock>(WorkloadRun run)
     {

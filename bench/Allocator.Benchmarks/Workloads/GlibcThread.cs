@@ -8,11 +8,11 @@ public sealed class GlibcThread : RandomReplacement<LogUniformSizes>
 
     public override string Scaling =>
         "mimalloc-bench `glibc-thread N` (bench-malloc-thread: working set 1,024 blocks, sizes 4 B-32 KiB with density ~1/size). " +
-        "The original runs for a fixed time; here 1,500,000 x scale replacements per thread.";
+        "The original runs for a fixed time; here 600,000 x scale replacements per thread.";
 
     protected override int SlotsPerThread => 1024;
 
-    protected override int Replacements => 1_500_000;
+    protected override int Replacements => 600_000;
 
     protected override LogUniformSizes Sizes => new(4, 32768);
 }

@@ -8,14 +8,14 @@ public sealed class Larson : Workload
     private const int MaxSize = 1000;
     private const int BlocksPerThread = 5000;
     private const int ReplacementsPerGeneration = 50_000;
-    private const int Generations = 40;
+    private const int Generations = 20;
     private static readonly UniformSizes Sizes = new(MinSize, MaxSize);
 
     public override string Name => "larson";
 
     public override string Scaling =>
         "mimalloc-bench `larson 5 8 1000 5000 100 4141 N`: sizes 8-1000 B, 5,000 blocks per thread, seed 4141. " +
-        "The original runs for 5 s; here each thread does 50,000 replacements per generation for 40 x scale " +
+        "The original runs for 5 s; here each thread does 50,000 replacements per generation for 20 x scale " +
         "generations, and each generation's threads take over the previous generation's arrays rotated by one.";
 
     public override long Run<THeap, TBlock>(WorkloadRun run)

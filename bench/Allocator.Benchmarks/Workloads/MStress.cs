@@ -4,7 +4,8 @@ namespace Allocator.Benchmarks.Workloads;
 /// mstress, mimalloc's test-stress: threads allocate power-of-two numbers of words (now and then 100-10,000
 /// times more), free some at random, and swap blocks with a shared transfer array, so blocks migrate between
 /// threads; all threads are re-created every iteration. Blocks carry their size and tag in their header, like
-/// the original's cookie, because they travel without their slot.
+/// the original's cookie, because they travel without their slot; the XOR of every tag allocated and every tag
+/// freed must come to zero, which catches an allocator that hands one address out twice.
 /// </summary>
 public sealed class MStress : Workload
 {
@@ -25,6 +26,7 @@ public sealed class MStress : Workload
     {
         var transfer = new TBlock?[Transfers];
         long allocations = 0;
+        ulong tags = 0;
         int iterations = run.Scaled(Iterations);
         var main = new FastRandom((ulong)run.Seed);
         for (int n = 0; n < iterations; n++)
@@ -32,23 +34,33 @@ public sealed class MStress : Workload
             int iteration = n;
             ThreadGroup.Run(run.Threads, t =>
             {
-                long done = Stress<THeap, TBlock>(transfer, t, new FastRandom((ulong)((iteration + 1) * 43 + t)));
+                ulong threadTags = 0;
+                long done = Stress<THeap, TBlock>(transfer, t, new FastRandom((ulong)((iteration + 1) * 43 + t)), ref threadTags);
                 Interlocked.Add(ref allocations, done);
+                lock (transfer)
+                {
+                    tags ^= threadTags;
+                }
             });
 
             for (int i = 0; i < Transfers; i++)
             {
                 if (main.Chance(50) || n + 1 == iterations)
                 {
-                    Release<THeap, TBlock>(Interlocked.Exchange(ref transfer[i], default));
+                    Release<THeap, TBlock>(Interlocked.Exchange(ref transfer[i], default), ref tags);
                 }
             }
+        }
+
+        if (tags != 0)
+        {
+            throw new BlockCorruptedException("mstress: the tags freed do not match the tags allocated");
         }
 
         return allocations;
     }
 
-    private static long Stress<THeap, TBlock>(TBlock?[] transfer, int tid, FastRandom random)
+    private static long Stress<THeap, TBlock>(TBlock?[] transfer, int tid, FastRandom random, ref ulong tags)
         where THeap : Competitors.IBlockHeap<TBlock>
     {
         int allocs = 100 * Scale * (tid % 8 + 1);
@@ -63,18 +75,18 @@ public sealed class MStress : Workload
             if (retain == 0 || (random.Chance(50) && allocs > 0))
             {
                 allocs--;
-                data[dataTop++] = AllocItems<THeap, TBlock>(1 << random.Below(MaxItemShift), ref random);
+                data[dataTop++] = AllocItems<THeap, TBlock>(1 << random.Below(MaxItemShift), ref random, ref tags);
             }
             else
             {
-                retained[retainTop++] = AllocItems<THeap, TBlock>(1 << random.Below(MaxRetainedShift), ref random);
+                retained[retainTop++] = AllocItems<THeap, TBlock>(1 << random.Below(MaxRetainedShift), ref random, ref tags);
                 retain--;
             }
 
             if (random.Chance(66) && dataTop > 0)
             {
                 int index = random.Below(dataTop);
-                Release<THeap, TBlock>(data[index]);
+                Release<THeap, TBlock>(data[index], ref tags);
                 data[index] = default;
             }
 
@@ -87,18 +99,18 @@ public sealed class MStress : Workload
 
         for (int i = 0; i < retainTop; i++)
         {
-            Release<THeap, TBlock>(retained[i]);
+            Release<THeap, TBlock>(retained[i], ref tags);
         }
 
         for (int i = 0; i < dataTop; i++)
         {
-            Release<THeap, TBlock>(data[i]);
+            Release<THeap, TBlock>(data[i], ref tags);
         }
 
         return total;
     }
 
-    private static TBlock AllocItems<THeap, TBlock>(int items, ref FastRandom random)
+    private static TBlock AllocItems<THeap, TBlock>(int items, ref FastRandom random, ref ulong tags)
         where THeap : Competitors.IBlockHeap<TBlock>
     {
         if (random.Chance(1))
@@ -111,14 +123,16 @@ public sealed class MStress : Workload
             items++; // As the original: pthreads uses this size for stack growth.
         }
 
-        return Blocks<THeap, TBlock>.New(items * sizeof(ulong), random.NextTag());
+        uint tag = random.NextTag();
+        tags ^= tag;
+        return Blocks<THeap, TBlock>.New(items * sizeof(ulong), tag);
     }
 
-    private static void Release<THeap, TBlock>(TBlock? block) where THeap : Competitors.IBlockHeap<TBlock>
+    private static void Release<THeap, TBlock>(TBlock? block, ref ulong tags) where THeap : Competitors.IBlockHeap<TBlock>
     {
         if (block is not null && !EqualityComparer<TBlock>.Default.Equals(block, default))
         {
-            Blocks<THeap, TBlock>.ReleaseSelfDescribed(block, MaxSize);
+            tags ^= Blocks<THeap, TBlock>.ReleaseSelfDescribed(block, MaxSize);
         }
     }
 }

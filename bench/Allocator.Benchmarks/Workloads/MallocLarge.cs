@@ -5,13 +5,13 @@ public sealed class MallocLarge : Workload
 {
     private const int MiB = 1 << 20;
     private const int Buffers = 20;
-    private const int Replacements = 100;
+    private const int Replacements = 50;
 
     public override string Name => "malloc-large";
 
     public override string Scaling =>
         "mimalloc-bench `malloc-large`: 20 live buffers of 5-25 MiB replaced at random. The original does 500 " +
-        "replacements and zeroes each buffer; here 100 x scale replacements, writing one word per 4 KiB page.";
+        "replacements and zeroes each buffer; here 50 x scale replacements, writing one word per 4 KiB page.";
 
     public override long Run<THeap, TBlock>(WorkloadRun run)
     {

@@ -7,13 +7,13 @@ public sealed class Sh6Bench : Workload
     private const int MinSize = 1;
     private const int MaxSize = 1000;
     private const int BlocksPerRound = 2500;
-    private const int Rounds = 400;
+    private const int Rounds = 200;
 
     public override string Name => "sh6bench";
 
     public override string Scaling =>
         "mimalloc-bench `sh6bench 2N`: sizes 1-1000 B, batches freed last-in-first-out, first-in-first-out and every " +
-        "other one. Here N threads, 2,500 blocks per batch, 400 x scale rounds of the three orders per thread.";
+        "other one. Here N threads, 2,500 blocks per batch, 200 x scale rounds of the three orders per thread.";
 
     public override long Run<THeap, TBlock>(WorkloadRun run)
     {

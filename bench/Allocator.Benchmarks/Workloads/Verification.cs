@@ -147,8 +147,10 @@ public static class Blocks<THeap, TBlock> where THeap : IBlockHeap<TBlock>
         }
     }
 
-    /// <summary>Checks and frees a block whose header says its size and tag (blocks of 8 bytes or more).</summary>
-    public static void ReleaseSelfDescribed(TBlock block, int maxSize)
+    /// <summary>Checks and frees a block whose header says its size and tag (blocks of 8 bytes or more); returns
+    /// the tag, which the caller should match against the tags it allocated, since an allocator that returns one
+    /// address twice leaves a block that describes itself consistently as the other one.</summary>
+    public static uint ReleaseSelfDescribed(TBlock block, int maxSize)
     {
         Span<byte> header = THeap.Bytes(block, sizeof(ulong));
         int size = Pattern.ReadSize(header);
@@ -157,7 +159,9 @@ public static class Blocks<THeap, TBlock> where THeap : IBlockHeap<TBlock>
             BlockCorruptedException.Throw(size, Pattern.ReadTag(header), 0);
         }
 
-        Pattern.Check(THeap.Bytes(block, size), Pattern.ReadTag(header));
+        uint tag = Pattern.ReadTag(header);
+        Pattern.Check(THeap.Bytes(block, size), tag);
         THeap.Free(block);
+        return tag;
     }
 }

@@ -28,6 +28,7 @@ public sealed class XmallocTest : Workload
         var empty = new ConcurrentQueue<Slot<TBlock>[]>();
         int inFlight = 0;
         int producersDone = 0;
+        bool consumerFailed = false;
 
         ThreadGroup.Run(producers + consumers, t =>
         {
@@ -39,7 +40,7 @@ public sealed class XmallocTest : Workload
                     for (int b = 0; b < batchesPerProducer; b++)
                     {
                         var spin = default(SpinWait);
-                        while (Volatile.Read(ref inFlight) >= MaxBatchesInFlight)
+                        while (Volatile.Read(ref inFlight) >= MaxBatchesInFlight && !Volatile.Read(ref consumerFailed))
                         {
                             spin.SpinOnce();
                         }
@@ -66,6 +67,21 @@ public sealed class XmallocTest : Workload
                 return;
             }
 
+            try
+            {
+                Consume();
+            }
+            catch
+            {
+                Volatile.Write(ref consumerFailed, true); // so producers stop waiting for room
+                throw;
+            }
+        });
+
+        return (long)producers * batchesPerProducer * BatchSize;
+
+        void Consume()
+        {
             var wait = default(SpinWait);
             while (true)
             {
@@ -85,8 +101,6 @@ public sealed class XmallocTest : Workload
                     wait.SpinOnce();
                 }
             }
-        });
-
-        return (long)producers * batchesPerProducer * BatchSize;
+        }
     }
 }
