@@ -26,7 +26,11 @@ public sealed record NativeLibraryInfo(
 
     /// <summary>The one line printed when the library cannot be loaded.</summary>
     public string MissingLine(string reason) =>
-        $"{Key}: cannot load {Path} ({reason.Trim()}); install it with: sudo apt-get install -y {AptPackage}  (skipping {Key})";
+        $"{Key}: cannot load {Path} ({LastLine(reason)}); install it with: sudo apt-get install -y {AptPackage}  (skipping {Key})";
+
+    // The runtime's message is several lines of advice; dlerror's own text is the last one.
+    private static string LastLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? text;
 }
 
 /// <summary>The native competitors, and how to tell whether one can be loaded.</summary>
