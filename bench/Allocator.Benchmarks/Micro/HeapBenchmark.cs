@@ -50,3 +50,21 @@ public abstract class HeapBenchmark
         }
     }
 }
+
+/// <summary>
+/// A suite whose operations also fit managed arrays: adds the GC (<c>new byte[]</c>) and
+/// <c>ArrayPool&lt;byte&gt;.Shared</c> to the native competitors, all running one generic body.
+/// </summary>
+public abstract class BlockHeapBenchmark : HeapBenchmark
+{
+    [Benchmark]
+    public void Gc() => RunBlocks<GcHeap, byte[]>();
+
+    [Benchmark]
+    public void ArrayPool() => RunBlocks<ArrayPoolHeap, byte[]>();
+
+    protected sealed override void Run<THeap>() => RunBlocks<NativeBlocks<THeap>, nint>();
+
+    /// <summary>One invocation: the suite's operations on <typeparamref name="THeap"/>.</summary>
+    protected abstract void RunBlocks<THeap, TBlock>() where THeap : IBlockHeap<TBlock>;
+}

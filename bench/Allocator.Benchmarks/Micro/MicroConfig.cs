@@ -17,7 +17,7 @@ public static class MicroConfig
         NativeLibraries.AddTunables(environment);
         Job job = Job.Default
             .WithEnvironmentVariables(new EnvironmentVariable(NativeLibraries.TunablesVariable, environment[NativeLibraries.TunablesVariable]!))
-            .AsDefault(); // the base for jobs given on the command line (--job short) too
+            .AsMutator(); // applied to every job, also those given on the command line (--job short)
 
         var missing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (NativeLibraryInfo library in new[] { NativeLibraries.Mimalloc, NativeLibraries.Jemalloc, NativeLibraries.Tcmalloc })

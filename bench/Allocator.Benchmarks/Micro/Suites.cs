@@ -4,23 +4,24 @@ using Allocator.Benchmarks.Workloads;
 namespace Allocator.Benchmarks.Micro;
 
 /// <summary>64-byte Alloc+Free pair on one thread, 1,000 pairs per invocation. Target: ours &lt;= 0.35 x NativeMemory.</summary>
-public unsafe class AllocFree64 : HeapBenchmark
+public class AllocFree64 : BlockHeapBenchmark
 {
-    protected override void Run<THeap>()
+    protected override void RunBlocks<THeap, TBlock>()
     {
         for (int i = 0; i < 1000; i++)
         {
-            byte* block = (byte*)THeap.Alloc(64);
-            *block = 1;
+            TBlock block = THeap.Alloc(64);
+            THeap.Bytes(block, 1)[0] = 1;
             THeap.Free(block);
         }
     }
 }
 
-/// <summary>Random replacement among live blocks; 1,000 replacements per invocation.</summary>
-public abstract class Replacement : HeapBenchmark
+/// <summary>Random replacement among live blocks; 1,000 replacements per invocation. The live set is typed by the
+/// block kind, which is only known inside the generic body, hence the object field.</summary>
+public abstract class Replacement : BlockHeapBenchmark
 {
-    private LiveSet? _set;
+    private object? _set;
 
     protected abstract int LiveBlocks { get; }
 
@@ -28,15 +29,22 @@ public abstract class Replacement : HeapBenchmark
 
     protected abstract int MaxSize { get; }
 
-    protected override void Run<THeap>()
+    protected override void RunBlocks<THeap, TBlock>()
     {
-        Once(() => (_set = new LiveSet(LiveBlocks, MinSize, MaxSize, seed: 4141)).Fill<THeap>(), () => _set!.Clear<THeap>());
-        _set!.Replace<THeap>(1000);
+        Once(
+            () =>
+            {
+                var set = new LiveSet<TBlock>(LiveBlocks, MinSize, MaxSize, seed: 4141);
+                set.Fill<THeap>();
+                _set = set;
+            },
+            () => ((LiveSet<TBlock>)_set!).Clear<THeap>());
+        ((LiveSet<TBlock>)_set!).Replace<THeap>(1000);
     }
 }
 
 /// <summary>Random sizes 8-1024 B, 10,000 live blocks, random replacement. Target: ours &lt;= 0.35.</summary>
-public sealed class RandomSizes : Replacement
+public class RandomSizes : Replacement
 {
     protected override int LiveBlocks => 10_000;
 
@@ -46,7 +54,7 @@ public sealed class RandomSizes : Replacement
 }
 
 /// <summary>Blocks of 16-64 KiB, 100 live, random replacement. Target: ours &lt;= 0.5.</summary>
-public sealed class MediumBlocks : Replacement
+public class MediumBlocks : Replacement
 {
     protected override int LiveBlocks => 100;
 

@@ -9,7 +9,7 @@ namespace Allocator.Benchmarks.Micro;
 /// through a single-producer single-consumer ring to a consumer thread, which frees it, so every free is from
 /// another thread. The invocation ends when the consumer has freed all of them. Target: ours &lt;= 0.6.
 /// </summary>
-public sealed unsafe class ProducerConsumer : HeapBenchmark
+public unsafe class ProducerConsumer : HeapBenchmark
 {
     private const int Blocks = 10_000;
     private const int RingLength = 1024;
@@ -87,11 +87,11 @@ public sealed unsafe class ProducerConsumer : HeapBenchmark
 /// 2-thread time of one allocator is its throughput ratio. Target: ours &gt;= 1.8. Threads are dedicated and kept
 /// for the whole run, so each live set stays with its thread.
 /// </summary>
-public sealed class TwoThreadsRandomSizes : HeapBenchmark
+public class TwoThreadsRandomSizes : HeapBenchmark
 {
     private const int Replacements = 200_000;
     private Thread[] _workers = [];
-    private LiveSet[] _sets = [];
+    private LiveSet<nint>[] _sets = [];
     private Barrier? _start;
     private Barrier? _done;
     private volatile bool _stop;
@@ -110,25 +110,25 @@ public sealed class TwoThreadsRandomSizes : HeapBenchmark
     {
         _start = new Barrier(Threads + 1);
         _done = new Barrier(Threads + 1);
-        _sets = new LiveSet[Threads];
+        _sets = new LiveSet<nint>[Threads];
         _workers = new Thread[Threads];
         for (int t = 0; t < Threads; t++)
         {
             int index = t;
             _workers[t] = new Thread(() =>
             {
-                LiveSet set = _sets[index] = new LiveSet(10_000, 8, 1024, seed: 4141 + index);
-                set.Fill<THeap>();
+                LiveSet<nint> set = _sets[index] = new LiveSet<nint>(10_000, 8, 1024, seed: 4141 + index);
+                set.Fill<NativeBlocks<THeap>>();
                 while (true)
                 {
                     _start.SignalAndWait();
                     if (_stop)
                     {
-                        set.Clear<THeap>();
+                        set.Clear<NativeBlocks<THeap>>();
                         return;
                     }
 
-                    set.Replace<THeap>(Replacements / Threads);
+                    set.Replace<NativeBlocks<THeap>>(Replacements / Threads);
                     _done.SignalAndWait();
                 }
             }) { IsBackground = true, Name = $"worker-{t}" };
