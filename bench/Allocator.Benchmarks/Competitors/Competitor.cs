@@ -12,13 +12,12 @@ public sealed class Competitor
     private readonly Func<MemoryTestRun, MemoryTestResult>? _runMemoryTest;
 
     private Competitor(
-        string name, string description, NativeLibraryInfo? library, bool isManaged,
+        string name, string description, NativeLibraryInfo? library,
         Func<Workload, WorkloadRun, long> runWorkload, Func<MemoryTestRun, MemoryTestResult>? runMemoryTest)
     {
         Name = name;
         Description = description;
         Library = library;
-        IsManaged = isManaged;
         _runWorkload = runWorkload;
         _runMemoryTest = runMemoryTest;
     }
@@ -43,9 +42,6 @@ public sealed class Competitor
 
     /// <summary>The native library it needs, if any.</summary>
     public NativeLibraryInfo? Library { get; }
-
-    /// <summary>Whether blocks are managed arrays (the GC and ArrayPool).</summary>
-    public bool IsManaged { get; }
 
     /// <summary>Whether this is the allocator under test, whose failures fail the run.</summary>
     public bool IsOurs => Name == OursHeap.Name;
@@ -74,12 +70,12 @@ public sealed class Competitor
     public override string ToString() => Name;
 
     private static Competitor Native<THeap>(string description, NativeLibraryInfo? library) where THeap : INativeHeap =>
-        new(THeap.Name, description, library, isManaged: false,
+        new(THeap.Name, description, library,
             static (workload, run) => workload.Run<NativeBlocks<THeap>, nint>(run),
             static run => MemoryTest.Run<THeap>(run));
 
     private static Competitor Managed<THeap>(string name, string description) where THeap : IBlockHeap<byte[]> =>
-        new(name, description, library: null, isManaged: true,
+        new(name, description, library: null,
             static (workload, run) => workload.Run<THeap, byte[]>(run),
             runMemoryTest: null);
 }

@@ -65,11 +65,11 @@ public sealed class QuickReport
         Section(md, "Time, ratio to ours (lower is faster)", TimeTable());
         Section(md, "Peak RSS of the process during the run, MiB", PeakTable());
         Section(md, "RSS when everything is freed, MiB (no collect; the GC's garbage is not collected)",
-            Table(r => ResultTables.MiB(r.EndRss).ToString("0.0", CultureInfo.InvariantCulture), null));
+            Table((_, _, r) => ResultTables.MiB(r.EndRss).ToString("0.0", CultureInfo.InvariantCulture), null));
         Section(md, "Throughput, million allocations per second",
-            Table(r => (r.Operations / r.Seconds / 1e6).ToString("0.00", CultureInfo.InvariantCulture), null));
+            Table((_, _, r) => (r.Operations / r.Seconds / 1e6).ToString("0.00", CultureInfo.InvariantCulture), null));
         Section(md, "GC collections / total GC pause in ms, over all timed repetitions",
-            Table(r => $"{r.GcCount} / {r.GcPauseMilliseconds:0}", null));
+            Table((_, _, r) => $"{r.GcCount} / {r.GcPauseMilliseconds:0}", null));
 
         var failures = _results.Values.Where(r => !r.Ok).ToList();
         if (failures.Count > 0)
@@ -103,21 +103,21 @@ public sealed class QuickReport
         md.AppendLine($"## {title}").AppendLine().Append(ResultTables.Markdown(table)).AppendLine();
 
     private ResultTables.Grid TimeTable() =>
-        Table(r => TimeRatio(Workload.Find(r.Workload)!, Competitor.Find(r.Allocator)!) is { } ratio ? $"{ratio:0.00}" : "-",
+        Table((w, c, _) => TimeRatio(w, c) is { } ratio ? $"{ratio:0.00}" : "-",
             c => GeoMean(Workloads.Select(w => TimeRatio(w, c))));
 
     private ResultTables.Grid PeakTable() =>
-        Table(r => ResultTables.MiB(r.PeakRss).ToString("0.0", CultureInfo.InvariantCulture),
+        Table((_, _, r) => ResultTables.MiB(r.PeakRss).ToString("0.0", CultureInfo.InvariantCulture),
             c => GeoMean(Workloads.Select(w => PeakMiB(w, c))));
 
     /// <summary>Workloads by allocators; a cell is <paramref name="cell"/> of a passed result, "FAIL" or "-".</summary>
-    private ResultTables.Grid Table(Func<WorkloadResult, string> cell, Func<Competitor, double?>? geoMean)
+    private ResultTables.Grid Table(Func<Workload, Competitor, WorkloadResult, string> cell, Func<Competitor, double?>? geoMean)
     {
         var rows = new List<string[]>();
         foreach (Workload workload in Workloads)
         {
             rows.Add([workload.Name, .. Competitors.Select(c =>
-                _results.TryGetValue((workload.Name, c.Name), out WorkloadResult? r) ? (r.Ok ? cell(r) : "FAIL") : "-")]);
+                _results.TryGetValue((workload.Name, c.Name), out WorkloadResult? r) ? (r.Ok ? cell(workload, c, r) : "FAIL") : "-")]);
         }
 
         if (geoMean is not null)

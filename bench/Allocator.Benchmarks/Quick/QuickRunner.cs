@@ -36,12 +36,13 @@ public static class QuickRunner
         var clock = Stopwatch.StartNew();
         List<Competitor> competitors = Available(options.Competitors, log);
         var run = new WorkloadRun(options.Scale, options.Threads);
-        var plan = (from workload in options.Workloads
-                    from competitor in competitors
-                    where workload.ManagedFits || !competitor.IsManaged
-                    select (workload, competitor)).ToList();
+        var plan = (from workload in options.Workloads from competitor in competitors select (workload, competitor)).ToList();
         log.WriteLine($"quick: {options.Workloads.Count} workloads x {competitors.Count} allocators, scale {options.Scale}, " +
             $"{options.Threads} threads, {plan.Count} child processes");
+        if (QuickReport.OursIsStub)
+        {
+            log.WriteLine("note: NativeAllocator is still the temporary stub that forwards to NativeMemory, so ours is glibc");
+        }
 
         var results = new List<WorkloadResult>();
         for (int i = 0; i < plan.Count; i++)

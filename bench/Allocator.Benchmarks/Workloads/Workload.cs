@@ -23,9 +23,6 @@ public abstract class Workload
     /// <summary>What the original measures and how this port is scaled from it.</summary>
     public abstract string Scaling { get; }
 
-    /// <summary>Whether <c>new byte[]</c> and ArrayPool make sense here (false skips them).</summary>
-    public virtual bool ManagedFits => true;
-
     /// <summary>Finds a workload by name.</summary>
     public static Workload? Find(string name) =>
         All.FirstOrDefault(w => string.Equals(w.Name, name, StringComparison.OrdinalIgnoreCase));
