@@ -27,9 +27,9 @@ public sealed class Competitor
     [
         Native<OursHeap>("NativeAllocator (this project)", null),
         Native<NativeMemoryHeap>("NativeMemory = glibc malloc", null),
-        Native<MimallocHeap>("native mimalloc (libmimalloc2.0)", NativeLibraries.Mimalloc),
-        Native<JemallocHeap>("native jemalloc (libjemalloc2)", NativeLibraries.Jemalloc),
-        Native<TcmallocHeap>("native tcmalloc (libtcmalloc-minimal4)", NativeLibraries.Tcmalloc),
+        Native<LibraryHeap<Mimalloc>>("native mimalloc (libmimalloc2.0)", NativeLibraries.Mimalloc),
+        Native<LibraryHeap<Jemalloc>>("native jemalloc (libjemalloc2)", NativeLibraries.Jemalloc),
+        Native<LibraryHeap<Tcmalloc>>("native tcmalloc (libtcmalloc-minimal4)", NativeLibraries.Tcmalloc),
         Managed<GcHeap>("gc", "the GC: new byte[n]"),
         Managed<ArrayPoolHeap>("arraypool", "ArrayPool<byte>.Shared"),
     ];

@@ -48,50 +48,45 @@ public unsafe struct NativeMemoryHeap : INativeHeap
     private static extern int MallocTrim(nuint pad);
 }
 
-/// <summary>Native mimalloc from Debian's libmimalloc2.0.</summary>
-public unsafe struct MimallocHeap : INativeHeap
+/// <summary>A native competitor loaded with <see cref="NativeLibrary"/>, named by <typeparamref name="TLibrary"/>.
+/// Its entry points are resolved on first use, once per library (one static field per instantiation).</summary>
+public unsafe struct LibraryHeap<TLibrary> : INativeHeap where TLibrary : INativeLibrary
 {
-    public static string Name => "mimalloc";
+    private static readonly LibraryFunctions s_functions = new(TLibrary.Info);
 
-    public static void* Alloc(nuint size) => LibraryFunctions.Mimalloc.Malloc(size);
+    public static string Name => TLibrary.Info.Key;
 
-    public static void* AllocZeroed(nuint size) => LibraryFunctions.Mimalloc.Calloc(1, size);
+    public static void* Alloc(nuint size) => s_functions.Malloc(size);
 
-    public static void* Realloc(void* block, nuint size) => LibraryFunctions.Mimalloc.Realloc(block, size);
+    public static void* AllocZeroed(nuint size) => s_functions.Calloc(1, size);
 
-    public static void Free(void* block) => LibraryFunctions.Mimalloc.Free(block);
+    public static void* Realloc(void* block, nuint size) => s_functions.Realloc(block, size);
 
-    public static bool Collect() => LibraryFunctions.Mimalloc.TryCollect();
+    public static void Free(void* block) => s_functions.Free(block);
+
+    public static bool Collect() => s_functions.TryCollect();
+}
+
+/// <summary>Names a native library for <see cref="LibraryHeap{TLibrary}"/>.</summary>
+public interface INativeLibrary
+{
+    static abstract NativeLibraryInfo Info { get; }
+}
+
+/// <summary>Native mimalloc from Debian's libmimalloc2.0.</summary>
+public struct Mimalloc : INativeLibrary
+{
+    public static NativeLibraryInfo Info => NativeLibraries.Mimalloc;
 }
 
 /// <summary>Native jemalloc from Debian's libjemalloc2.</summary>
-public unsafe struct JemallocHeap : INativeHeap
+public struct Jemalloc : INativeLibrary
 {
-    public static string Name => "jemalloc";
-
-    public static void* Alloc(nuint size) => LibraryFunctions.Jemalloc.Malloc(size);
-
-    public static void* AllocZeroed(nuint size) => LibraryFunctions.Jemalloc.Calloc(1, size);
-
-    public static void* Realloc(void* block, nuint size) => LibraryFunctions.Jemalloc.Realloc(block, size);
-
-    public static void Free(void* block) => LibraryFunctions.Jemalloc.Free(block);
-
-    public static bool Collect() => LibraryFunctions.Jemalloc.TryCollect();
+    public static NativeLibraryInfo Info => NativeLibraries.Jemalloc;
 }
 
 /// <summary>Native tcmalloc from Debian's libtcmalloc-minimal4.</summary>
-public unsafe struct TcmallocHeap : INativeHeap
+public struct Tcmalloc : INativeLibrary
 {
-    public static string Name => "tcmalloc";
-
-    public static void* Alloc(nuint size) => LibraryFunctions.Tcmalloc.Malloc(size);
-
-    public static void* AllocZeroed(nuint size) => LibraryFunctions.Tcmalloc.Calloc(1, size);
-
-    public static void* Realloc(void* block, nuint size) => LibraryFunctions.Tcmalloc.Realloc(block, size);
-
-    public static void Free(void* block) => LibraryFunctions.Tcmalloc.Free(block);
-
-    public static bool Collect() => LibraryFunctions.Tcmalloc.TryCollect();
+    public static NativeLibraryInfo Info => NativeLibraries.Tcmalloc;
 }

@@ -107,7 +107,8 @@ public sealed unsafe class LibraryFunctions
     // Not SuppressGCTransition: a collect may take long and is never on a hot path.
     private readonly delegate* unmanaged<int, void> _collect;
 
-    private LibraryFunctions(NativeLibraryInfo library)
+    /// <summary>Loads <paramref name="library"/> and resolves its exports; throws when it cannot be loaded.</summary>
+    public LibraryFunctions(NativeLibraryInfo library)
     {
         if (!NativeLibraries.TryLoad(library, out nint handle, out string? error))
         {
@@ -124,15 +125,6 @@ public sealed unsafe class LibraryFunctions
         }
     }
 
-    /// <summary>mimalloc's functions; loads the library on first use.</summary>
-    public static LibraryFunctions Mimalloc => MimallocHolder.Value;
-
-    /// <summary>jemalloc's functions; loads the library on first use.</summary>
-    public static LibraryFunctions Jemalloc => JemallocHolder.Value;
-
-    /// <summary>tcmalloc's functions; loads the library on first use.</summary>
-    public static LibraryFunctions Tcmalloc => TcmallocHolder.Value;
-
     /// <summary>Calls the library's collect export with force = 1, if it has one.</summary>
     public bool TryCollect()
     {
@@ -143,21 +135,5 @@ public sealed unsafe class LibraryFunctions
 
         _collect(1);
         return true;
-    }
-
-    // One holder per library, so touching one never loads another.
-    private static class MimallocHolder
-    {
-        public static readonly LibraryFunctions Value = new(NativeLibraries.Mimalloc);
-    }
-
-    private static class JemallocHolder
-    {
-        public static readonly LibraryFunctions Value = new(NativeLibraries.Jemalloc);
-    }
-
-    private static class TcmallocHolder
-    {
-        public static readonly LibraryFunctions Value = new(NativeLibraries.Tcmalloc);
     }
 }

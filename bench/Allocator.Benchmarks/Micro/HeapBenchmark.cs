@@ -22,13 +22,13 @@ public abstract class HeapBenchmark
     public void Ours() => Run<OursHeap>();
 
     [Benchmark]
-    public void Mimalloc() => Run<MimallocHeap>();
+    public void Mimalloc() => Run<LibraryHeap<Competitors.Mimalloc>>();
 
     [Benchmark]
-    public void Jemalloc() => Run<JemallocHeap>();
+    public void Jemalloc() => Run<LibraryHeap<Competitors.Jemalloc>>();
 
     [Benchmark]
-    public void Tcmalloc() => Run<TcmallocHeap>();
+    public void Tcmalloc() => Run<LibraryHeap<Competitors.Tcmalloc>>();
 
     [GlobalCleanup]
     public void Cleanup()

@@ -38,8 +38,6 @@ public static class ChildProcess
     /// a shared 2-core machine. Peak RSS is over all of them.</summary>
     private const int Repetitions = 3;
 
-    private static readonly JsonSerializerOptions s_json = new() { IncludeFields = false };
-
     /// <summary>Child side: runs what the arguments say and prints the result line.</summary>
     public static int Run(string[] args)
     {
@@ -51,7 +49,7 @@ public static class ChildProcess
             : RunWorkload(
                 Workload.Find(args[1]) ?? throw new ArgumentException("unknown workload " + args[1]), competitor,
                 new WorkloadRun(double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4])));
-        Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(result, result.GetType(), s_json));
+        Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(result, result.GetType()));
         Console.Out.Flush();
         return 0;
     }
@@ -126,7 +124,7 @@ public static class ChildProcess
         {
             string json = output[(at + ResultPrefix.Length)..].Split('\n')[0];
             problem = null;
-            return JsonSerializer.Deserialize<T>(json, s_json);
+            return JsonSerializer.Deserialize<T>(json);
         }
 
         string error = stderr.Result.Trim();

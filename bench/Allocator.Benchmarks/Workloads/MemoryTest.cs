@@ -1,5 +1,4 @@
 using Allocator.Benchmarks.Competitors;
-using Allocator.Benchmarks.Quick;
 
 namespace Allocator.Benchmarks.Workloads;
 

@@ -1,4 +1,4 @@
-namespace Allocator.Benchmarks.Quick;
+namespace Allocator.Benchmarks.Workloads;
 
 /// <summary>
 /// This process's resident memory, from /proc/self/status. Peak RSS is VmHWM. Before a measured run the peak is
