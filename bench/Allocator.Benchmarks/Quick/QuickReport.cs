@@ -11,8 +11,11 @@ public sealed class QuickReport
 {
     private readonly Dictionary<(string Workload, string Allocator), WorkloadResult> _results;
 
-    public QuickReport(QuickOptions options, IReadOnlyList<Competitor> competitors, IEnumerable<WorkloadResult> results, TimeSpan elapsed)
+    public QuickReport(
+        QuickOptions options, IReadOnlyList<Competitor> competitors, IEnumerable<WorkloadResult> results, TimeSpan elapsed,
+        string loadBefore)
     {
+        LoadBefore = loadBefore;
         Options = options;
         Competitors = competitors;
         Elapsed = elapsed;
@@ -24,6 +27,9 @@ public sealed class QuickReport
     public IReadOnlyList<Competitor> Competitors { get; }
 
     public TimeSpan Elapsed { get; }
+
+    /// <summary>The 1-, 5- and 15-minute load averages when the run started: other work on the machine.</summary>
+    public string LoadBefore { get; }
 
     public IReadOnlyList<Workload> Workloads => Options.Workloads;
 
@@ -56,10 +62,16 @@ public sealed class QuickReport
         md.AppendLine("# Quick comparison").AppendLine();
         md.AppendLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {MachineDescription()}.  ");
         md.AppendLine($"Scale {Options.Scale.ToString(CultureInfo.InvariantCulture)}, {Options.Threads} threads, " +
-            $"every (workload, allocator) in its own process, {Elapsed.TotalSeconds:0} s in all.");
+            $"every (workload, allocator) in its own process, {Elapsed.TotalSeconds:0} s in all; " +
+            $"load average before the run {LoadBefore}.");
         if (OursIsStub)
         {
-            md.AppendLine().AppendLine("**`NativeAllocator` is still the temporary stub that forwards to `NativeMemory`, so \"ours\" is glibc here.**");
+            md.AppendLine().AppendLine("**`NativeAllocator` is still the temporary stub that forwards to `NativeMemory`, so \"ours\" is glibc here.**").AppendLine();
+        }
+
+        else
+        {
+            md.AppendLine();
         }
 
         Section(md, "Time, ratio to ours (lower is faster)", TimeTable());
@@ -143,6 +155,19 @@ public sealed class QuickReport
         string? memKb = ReadField("/proc/meminfo", "MemTotal", ':')?.Split(' ')[0];
         string memory = memKb is null ? "" : $", {long.Parse(memKb, CultureInfo.InvariantCulture) / (1024.0 * 1024):0} GiB";
         return $"{cpu}, {Environment.ProcessorCount} cores{memory}, {os}, {RuntimeInformation.FrameworkDescription}";
+    }
+
+    /// <summary>The 1-, 5- and 15-minute load averages, or "unknown".</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     private static string? ReadField(string path, string key, char separator)

@@ -34,6 +34,7 @@ public static class QuickRunner
     public static int Run(QuickOptions options, TextWriter log)
     {
         var clock = Stopwatch.StartNew();
+        string loadBefore = QuickReport.LoadAverage();
         List<Competitor> competitors = Available(options.Competitors, log);
         var run = new WorkloadRun(options.Scale, options.Threads);
         var plan = (from workload in options.Workloads from competitor in competitors select (workload, competitor)).ToList();
@@ -58,7 +59,7 @@ public static class QuickRunner
                 : $"FAILED: {result.Error}");
         }
 
-        var report = new QuickReport(options, competitors, results, clock.Elapsed);
+        var report = new QuickReport(options, competitors, results, clock.Elapsed, loadBefore);
         log.WriteLine();
         log.Write(report.ConsoleTables());
         Directory.CreateDirectory(options.OutputDirectory);
