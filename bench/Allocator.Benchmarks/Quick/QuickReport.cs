@@ -100,6 +100,11 @@ public sealed class QuickReport
             "(`/proc/self/clear_refs` = 5), then runs it timed 3 times (once below scale 0.25) and keeps the fastest. " +
             "Peak RSS is `VmHWM` of that child over the timed runs, so it includes the .NET runtime (about 30 MiB, " +
             "the same for every allocator); RSS when freed is `VmRSS` right after the last run.");
+        if (_results.Values.Any(r => r.Ok && !r.PeakIsReset))
+        {
+            md.AppendLine("- **This kernel refused the peak reset**, so peak RSS here also covers start-up and the warm-up run.");
+        }
+
         md.AppendLine("- Every block is written with a pattern when allocated and checked before it is freed.");
         md.AppendLine("- Geometric means are over the workloads where both the allocator and ours passed.");
         md.AppendLine().AppendLine("## Workloads").AppendLine();
