@@ -14,6 +14,9 @@ public unsafe struct OursHeap : INativeHeap
 
     public static string Name => "ours";
 
+    /// <summary>Whether NativeAllocator has Collect(bool); the temporary stub does not.</summary>
+    public static bool HasCollect => s_collect is not null;
+
     public static void* Alloc(nuint size) => NativeAllocator.Alloc(size);
 
     public static void* AllocZeroed(nuint size) => NativeAllocator.AllocZeroed(size);

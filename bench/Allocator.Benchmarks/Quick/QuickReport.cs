@@ -48,7 +48,7 @@ public sealed class QuickReport
         Passed(workload, competitor) is { } result ? ResultTables.MiB(result.PeakRss) : null;
 
     /// <summary>Whether NativeAllocator is still the temporary stub forwarding to NativeMemory.</summary>
-    public static bool OursIsStub => typeof(NativeAllocator).GetMethod("Collect") is null;
+    public static bool OursIsStub => !OursHeap.HasCollect;
 
     /// <summary>The time and peak-RSS tables, as aligned text.</summary>
     public string ConsoleTables() =>
