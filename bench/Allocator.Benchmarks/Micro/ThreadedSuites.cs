@@ -1,0 +1,148 @@
+using Allocator.Benchmarks.Competitors;
+using Allocator.Benchmarks.Workloads;
+using BenchmarkDotNet.Attributes;
+
+namespace Allocator.Benchmarks.Micro;
+
+/// <summary>
+/// Producer/consumer: the benchmark thread allocates 10,000 blocks of 8-1024 B per invocation and passes each
+/// through a single-producer single-consumer ring to a consumer thread, which frees it, so every free is from
+/// another thread. The invocation ends when the consumer has freed all of them. Target: ours &lt;= 0.6.
+/// </summary>
+public unsafe class ProducerConsumer : HeapBenchmark
+{
+    private const int Blocks = 10_000;
+    private const int RingLength = 1024;
+
+    private readonly nint[] _ring = new nint[RingLength];
+    private readonly int[] _sizes = DrawSizes();
+    private long _produced;
+    private long _consumed;
+    private volatile bool _stop;
+    private Thread? _consumer;
+
+    protected override void Run<THeap>()
+    {
+        Once(() => StartConsumer<THeap>(), StopConsumer);
+        long produced = _produced;
+        for (int i = 0; i < Blocks; i++)
+        {
+            var spin = default(SpinWait);
+            while (produced - Volatile.Read(ref _consumed) == RingLength)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+
+            byte* block = (byte*)THeap.Alloc((nuint)_sizes[i]);
+            *block = 1;
+            _ring[produced & (RingLength - 1)] = (nint)block;
+            Volatile.Write(ref _produced, ++produced);
+        }
+
+        var wait = default(SpinWait);
+        while (Volatile.Read(ref _consumed) != produced)
+        {
+            wait.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    private void StartConsumer<THeap>() where THeap : INativeHeap
+    {
+        _consumer = new Thread(() =>
+        {
+            long consumed = 0;
+            var spin = default(SpinWait);
+            while (!_stop)
+            {
+                if (consumed == Volatile.Read(ref _produced))
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                    continue;
+                }
+
+                THeap.Free((void*)_ring[consumed & (RingLength - 1)]);
+                Volatile.Write(ref _consumed, ++consumed);
+                spin = default;
+            }
+        }) { IsBackground = true, Name = "consumer" };
+        _consumer.Start();
+    }
+
+    private void StopConsumer()
+    {
+        _stop = true;
+        _consumer?.Join();
+    }
+
+    private static int[] DrawSizes()
+    {
+        var random = new FastRandom(4141);
+        return Enumerable.Range(0, Blocks).Select(_ => random.Between(8, 1024)).ToArray();
+    }
+}
+
+/// <summary>
+/// The random-size workload (8-1024 B, 10,000 live blocks per thread) on 1 or 2 threads, 200,000 replacements per
+/// invocation split between them, each thread on its own live set. Same work, so the 1-thread time divided by the
+/// 2-thread time of one allocator is its throughput ratio. Target: ours &gt;= 1.8. Threads are dedicated and kept
+/// for the whole run, so each live set stays with its thread.
+/// </summary>
+public class TwoThreadsRandomSizes : HeapBenchmark
+{
+    private const int Replacements = 200_000;
+    private Thread[] _workers = [];
+    private LiveSet<nint>[] _sets = [];
+    private Barrier? _start;
+    private Barrier? _done;
+    private volatile bool _stop;
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    protected override void Run<THeap>()
+    {
+        Once(() => StartWorkers<THeap>(), StopWorkers);
+        _start!.SignalAndWait();
+        _done!.SignalAndWait();
+    }
+
+    private void StartWorkers<THeap>() where THeap : INativeHeap
+    {
+        _start = new Barrier(Threads + 1);
+        _done = new Barrier(Threads + 1);
+        _sets = new LiveSet<nint>[Threads];
+        _workers = new Thread[Threads];
+        for (int t = 0; t < Threads; t++)
+        {
+            int index = t;
+            _workers[t] = new Thread(() =>
+            {
+                LiveSet<nint> set = _sets[index] = new LiveSet<nint>(10_000, 8, 1024, seed: 4141 + index);
+                set.Fill<NativeBlocks<THeap>>();
+                while (true)
+                {
+                    _start.SignalAndWait();
+                    if (_stop)
+                    {
+                        set.Clear<NativeBlocks<THeap>>();
+                        return;
+                    }
+
+                    set.Replace<NativeBlocks<THeap>>(Replacements / Threads);
+                    _done.SignalAndWait();
+                }
+            }) { IsBackground = true, Name = $"worker-{t}" };
+            _workers[t].Start();
+        }
+    }
+
+    private void StopWorkers()
+    {
+        _stop = true;
+        _start!.SignalAndWait();
+        foreach (Thread worker in _workers)
+        {
+            worker.Join();
+        }
+    }
+}

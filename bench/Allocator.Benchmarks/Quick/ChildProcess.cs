@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Allocator.Benchmarks.Competitors;
+using Allocator.Benchmarks.Workloads;
+
+namespace Allocator.Benchmarks.Quick;
+
+/// <summary>One workload run on one allocator, as measured in its own process.</summary>
+public sealed record WorkloadResult(
+    string Workload, string Allocator, bool Ok, string? Error,
+    double Seconds, long Operations, long StartRss, long PeakRss, long EndRss, bool PeakIsReset,
+    int GcCount, double GcPauseMilliseconds, int Repetitions)
+{
+    /// <summary>A result for a child that died or could not be read.</summary>
+    public static WorkloadResult Failed(string workload, string allocator, string error) =>
+        new(workload, allocator, false, error, 0, 0, 0, 0, 0, false, 0, 0, 0);
+}
+
+/// <summary>
+/// Each allocator runs each workload in a fresh child process (this executable, re-launched with a hidden verb),
+/// so RSS figures belong to one allocator and one workload, and a crashing allocator takes down only its child.
+/// The child prints one result line that starts with <see cref="ResultPrefix"/>.
+/// </summary>
+public static class ChildProcess
+{
+    /// <summary>The hidden first argument that makes this executable a child.</summary>
+    public const string Verb = "__child";
+
+    private const string ResultPrefix = "@@result ";
+
+    /// <summary>
+    /// Fraction of the run's scale used for the warm-up run, which lets the JIT tier up the workload and the
+    /// allocator before the measured run.
+    /// </summary>
+    private const double WarmupFraction = 0.05;
+
+    /// <summary>Timed runs per child from the small scale up; the fastest counts, which filters out the noise of
+    /// a shared 2-core machine. Peak RSS is over all of them.</summary>
+    private const int Repetitions = 3;
+
+    /// <summary>Child side: runs what the arguments say and prints the result line.</summary>
+    public static int Run(string[] args)
+    {
+        // __child workload <workload> <allocator> <scale> <threads>  |  __child memory <allocator> <blocks>
+        Competitor competitor = Competitor.Find(args[args[0] == "memory" ? 1 : 2])
+            ?? throw new ArgumentException("unknown allocator " + string.Join(' ', args));
+        object result = args[0] == "memory"
+            ? competitor.RunMemoryTest(new MemoryTestRun(Blocks: int.Parse(args[2])))
+            : RunWorkload(
+                Workload.Find(args[1]) ?? throw new ArgumentException("unknown workload " + args[1]), competitor,
+                new WorkloadRun(double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4])));
+        Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(result, result.GetType()));
+        Console.Out.Flush();
+        return 0;
+    }
+
+    /// <summary>Parent side: runs one workload on one allocator in a child.</summary>
+    public static WorkloadResult RunWorkload(Workload workload, Competitor competitor, WorkloadRun run, TimeSpan timeout)
+    {
+        string[] args =
+        [
+            Verb, "workload", workload.Name, competitor.Name,
+            run.Scale.ToString(System.Globalization.CultureInfo.InvariantCulture), run.Threads.ToString(),
+        ];
+        return Launch<WorkloadResult>(args, timeout, out string? problem)
+            ?? WorkloadResult.Failed(workload.Name, competitor.Name, problem ?? "no result");
+    }
+
+    /// <summary>Parent side: runs the memory test on one allocator in a child.</summary>
+    public static MemoryTestResult? RunMemoryTest(Competitor competitor, int blocks, TimeSpan timeout, out string? problem) =>
+        Launch<MemoryTestResult>([Verb, "memory", competitor.Name, blocks.ToString()], timeout, out problem);
+
+    private static WorkloadResult RunWorkload(Workload workload, Competitor competitor, WorkloadRun run)
+    {
+        try
+        {
+            competitor.Run(workload, run with { Scale = run.Scale * WarmupFraction });
+            Thread.Sleep(run.Scale >= 0.25 ? 100 : 0); // let background tier-1 compilation finish (not worth it at tiny scale)
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            bool peakIsReset = ProcessMemory.TryResetPeak();
+            long startRss = ProcessMemory.Rss;
+            int gcCount = GC.CollectionCount(0);
+            TimeSpan gcPause = GC.GetTotalPauseDuration();
+            long operations = 0;
+            double seconds = double.MaxValue;
+            int repetitions = run.Scale >= 0.25 ? Repetitions : 1;
+            for (int i = 0; i < repetitions; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                operations = competitor.Run(workload, run);
+                seconds = Math.Min(seconds, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+
+            long peakRss = ProcessMemory.PeakRss;
+            return new WorkloadResult(
+                workload.Name, competitor.Name, true, null, seconds, operations, startRss, peakRss, ProcessMemory.Rss,
+                peakIsReset, GC.CollectionCount(0) - gcCount, (GC.GetTotalPauseDuration() - gcPause).TotalMilliseconds,
+                repetitions);
+        }
+        catch (Exception e)
+        {
+            return WorkloadResult.Failed(workload.Name, competitor.Name, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private static T? Launch<T>(string[] args, TimeSpan timeout, out string? problem) where T : class
+    {
+        ProcessStartInfo start = SelfStartInfo(args);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start " + start.FileName);
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            problem = $"timed out after {timeout.TotalSeconds:0} s";
+            return null;
+        }
+
+        string output = stdout.Result;
+        int at = output.IndexOf(ResultPrefix, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            string json = output[(at + ResultPrefix.Length)..].Split('\n')[0];
+            problem = null;
+            return JsonSerializer.Deserialize<T>(json);
+        }
+
+        string error = stderr.Result.Trim();
+        string firstLine = error.Split('\n').FirstOrDefault(l => l.Length > 0)?.Trim() ?? "";
+        problem = $"child exited with code {process.ExitCode}{(firstLine.Length > 0 ? ": " + firstLine : "")}";
+        return null;
+    }
+
+    /// <summary>How to start this executable again: its apphost where there is one, else <c>dotnet exec</c>.</summary>
+    private static ProcessStartInfo SelfStartInfo(string[] args)
+    {
+        string dll = typeof(ChildProcess).Assembly.Location;
+        string appHost = Path.ChangeExtension(dll, OperatingSystem.IsWindows() ? ".exe" : null);
+        ProcessStartInfo start;
+        if (File.Exists(appHost))
+        {
+            start = new ProcessStartInfo(appHost, args);
+        }
+        else
+        {
+            start = new ProcessStartInfo(DotnetHost(), ["exec", dll, .. args]);
+        }
+
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        NativeLibraries.AddTunables(start.Environment);
+        start.Environment["DOTNET_TC_CallCountingDelayMs"] = "0"; // tier up right after the warm-up
+        return start;
+    }
+
+    private static string DotnetHost()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host)
+        {
+            return host;
+        }
+
+        string? self = Environment.ProcessPath;
+        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+    }
+}
