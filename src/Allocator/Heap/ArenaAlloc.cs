@@ -144,7 +144,7 @@ internal static unsafe partial class Arena
             candidate = (Page*)full;
         }
 
-        for (int i = 0; i < 8 && candidate != null; i++)
+        for (int i = 0; i < 32 && candidate != null; i++)
         {
             Page* next = candidate->Next;
             if (Volatile.Read(ref candidate->ThreadFree) != 0)
