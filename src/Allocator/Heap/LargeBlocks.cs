@@ -4,15 +4,19 @@ namespace Allocator.Heap;
 
 /// <summary>
 /// Blocks above <see cref="SizeClasses.MaxSize"/> (256 KiB), or aligned beyond what pages give: each gets its own
-/// private anonymous mapping. A freed one goes into a small bounded cache (purged after the delay, unmapped after
-/// eight delays or when the cache is full), so that a program that frees and allocates large buffers in a loop
-/// reuses warm memory instead of faulting in fresh pages every time.
+/// private anonymous memory range. Freed ranges go into a small bounded cache of address ranges (kept sorted,
+/// adjacent ranges merged), purged after the delay and unmapped after eight delays or when the cache is full, so
+/// that a program that frees and allocates large buffers in a loop reuses warm memory instead of faulting in fresh
+/// pages every time.
 /// </summary>
 /// <remarks>
-/// <para>Every live block is in <see cref="s_live"/> (address → mapped size), guarded by <see cref="s_lock"/>; the
-/// table is what proves a pointer is one of ours, so a bad pointer never makes the allocator read foreign memory.
-/// Large frees cost a system call anyway, so a lock and a hash lookup are noise next to them.</para>
-/// <para>Realloc of a large block uses mremap: in place when the kernel can, moved without copying when not.</para>
+/// <para>Every live block is in <see cref="s_live"/> (address → size), guarded by <see cref="s_lock"/>; the table is
+/// what proves a pointer is one of ours, so a bad pointer never makes the allocator read foreign memory. Large
+/// frees cost far more than a lock and a hash lookup anyway.</para>
+/// <para>A new block takes the smallest cached range that fits and splits off the rest. <c>Realloc</c> grows a block
+/// in place by taking the cached range right after it, shrinks it by caching its tail, and otherwise uses mremap
+/// (in place when the kernel can, moved without copying when not); if mremap refuses (for instance a range that
+/// spans two kernel mappings), it falls back to allocate, copy and free.</para>
 /// </remarks>
 internal static unsafe class LargeBlocks
 {
@@ -21,9 +25,11 @@ internal static unsafe class LargeBlocks
 
     private static readonly Lock s_lock = new();
     private static readonly Dictionary<nuint, nuint> s_live = [];
-    private static readonly List<CachedMapping> s_cache = [];
 
-    // The most recently freed (and unmapped or cached) addresses, to tell a double free from a wild pointer.
+    // Cached free ranges, sorted by address, never adjacent with the same purge state (those are merged).
+    private static readonly List<CachedRange> s_cache = [];
+
+    // The most recently freed addresses, to tell a double free from a wild pointer.
     private static readonly nuint[] s_recentlyFreed = new nuint[64];
     private static int s_recentIndex;
 
@@ -32,15 +38,17 @@ internal static unsafe class LargeBlocks
     private static long s_frees;
     private static long s_bytesInUse;
 
-    private struct CachedMapping
+    private struct CachedRange
     {
         public nuint Address;
         public nuint Size;
         public long FreedAt;
         public bool Purged;
+
+        public readonly nuint End => Address + Size;
     }
 
-    /// <summary>Bytes in live large blocks (their mapped sizes).</summary>
+    /// <summary>Bytes in live large blocks.</summary>
     public static long BytesInUse => Volatile.Read(ref s_bytesInUse);
 
     /// <summary>Live large blocks.</summary>
@@ -52,7 +60,7 @@ internal static unsafe class LargeBlocks
     /// <summary>Large frees so far.</summary>
     public static long Frees => Volatile.Read(ref s_frees);
 
-    /// <summary>Bytes of freed mappings held in the cache.</summary>
+    /// <summary>Bytes of freed ranges held in the cache.</summary>
     public static long CachedBytes => Volatile.Read(ref s_cachedBytes);
 
     /// <summary>A copy of the live blocks, for statistics.</summary>
@@ -67,8 +75,8 @@ internal static unsafe class LargeBlocks
     private static nuint RoundToPages(nuint size) => (size + OsMemory.PageSize - 1) & ~(OsMemory.PageSize - 1);
 
     /// <summary>
-    /// A mapping of at least <paramref name="size"/> bytes aligned to <paramref name="alignment"/>, zeroed when asked.
-    /// Throws <see cref="OutOfMemoryException"/> when the OS refuses.
+    /// A block of at least <paramref name="size"/> bytes aligned to <paramref name="alignment"/> (a power of two, at
+    /// least the page size), zeroed when asked. Throws <see cref="OutOfMemoryException"/> when the OS refuses.
     /// </summary>
     public static void* Alloc(nuint size, nuint alignment, bool zero)
     {
@@ -78,44 +86,23 @@ internal static unsafe class LargeBlocks
         }
 
         nuint mapped = RoundToPages(Math.Max(size, 1));
-        CachedMapping reuse = TakeFromCache(mapped, alignment);
-        byte* p = (byte*)reuse.Address;
+        byte* p = null;
         bool isZero = true;
-        if (p != null)
+        lock (s_lock)
         {
-            isZero = reuse.Purged;
-            if (reuse.Purged)
+            int fit = BestFit(mapped, alignment);
+            if (fit >= 0)
             {
-                AdjustCommitted((long)reuse.Size, 0);
-            }
-
-            if (Fits(reuse.Size, mapped))
-            {
-                mapped = reuse.Size;
-            }
-            else
-            {
-                // Resize the warm mapping: shrinking frees the tail, growing adds fresh zero pages (and may move it).
-                byte* q = (byte*)OsMemory.Remap(p, reuse.Size, mapped);
-                if (q == null)
+                CachedRange range = s_cache[fit];
+                TakeFront(fit, mapped);
+                p = (byte*)range.Address;
+                isZero = range.Purged;
+                if (range.Purged)
                 {
-                    OsMemory.Unmap(p, reuse.Size);
-                    Interlocked.Increment(ref Arena.s_unmapCalls);
-                    AdjustCommitted(-(long)reuse.Size, -(long)reuse.Size);
-                    p = null;
+                    AdjustCommitted((long)mapped, 0);
                 }
-                else
-                {
-                    long delta = (long)mapped - (long)reuse.Size;
-                    AdjustCommitted(delta, delta);
-                    if (AllocatorOptions.Checked && !isZero && delta > 0)
-                    {
-                        // The grown tail is zero while the rest holds the freed pattern: make it uniform.
-                        new Span<byte>(q + reuse.Size, (int)delta).Fill(Diagnostics.CheckedHeap.FreedPattern);
-                    }
 
-                    p = q;
-                }
+                Register(p, mapped);
             }
         }
 
@@ -127,12 +114,16 @@ internal static unsafe class LargeBlocks
                 throw new OutOfMemoryException($"{Libc.Describe("mmap", OsMemory.t_lastErrno)} while allocating a large block of {size} bytes");
             }
 
-            isZero = true;
             Interlocked.Increment(ref Arena.s_mapCalls);
             AdjustCommitted((long)mapped, (long)mapped);
             if (AllocatorOptions.LabelMemory)
             {
                 OsMemory.Name(p, mapped, "allocator-large");
+            }
+
+            lock (s_lock)
+            {
+                Register(p, mapped);
             }
         }
 
@@ -141,63 +132,52 @@ internal static unsafe class LargeBlocks
             System.Runtime.InteropServices.NativeMemory.Clear(p, mapped);
         }
 
-        lock (s_lock)
-        {
-            s_live[(nuint)p] = mapped;
-            s_allocs++;
-            s_bytesInUse += (long)mapped;
-        }
-
         Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + BytesInUse);
         return p;
     }
 
-    private static bool Fits(nuint cached, nuint wanted) => cached >= wanted && cached <= wanted * 2;
-
-    /// <summary>
-    /// Takes a cached mapping for a block of <paramref name="mapped"/> bytes: the smallest that fits (at most twice
-    /// the size, used as it is), else, when no alignment is needed, the most recently freed one (to be resized).
-    /// </summary>
-    private static CachedMapping TakeFromCache(nuint mapped, nuint alignment)
+    /// <summary>Records a new live block. Caller holds the lock.</summary>
+    private static void Register(void* p, nuint size)
     {
-        lock (s_lock)
+        s_live[(nuint)p] = size;
+        s_allocs++;
+        s_bytesInUse += (long)size;
+    }
+
+    /// <summary>Index of the smallest cached range that can hold <paramref name="size"/> bytes at its start with the alignment, or -1.</summary>
+    private static int BestFit(nuint size, nuint alignment)
+    {
+        int best = -1;
+        for (int i = 0; i < s_cache.Count; i++)
         {
-            int fit = -1, any = -1;
-            for (int i = 0; i < s_cache.Count; i++)
+            CachedRange r = s_cache[i];
+            if (r.Size >= size && (r.Address & (alignment - 1)) == 0 && (best < 0 || r.Size < s_cache[best].Size))
             {
-                CachedMapping m = s_cache[i];
-                if ((m.Address & (alignment - 1)) != 0)
-                {
-                    continue;
-                }
-
-                if (Fits(m.Size, mapped))
-                {
-                    if (fit < 0 || m.Size < s_cache[fit].Size)
-                    {
-                        fit = i;
-                    }
-                }
-                else
-                {
-                    any = i;
-                }
+                best = i;
             }
+        }
 
-            int best = fit >= 0 ? fit : alignment <= OsMemory.PageSize ? any : -1;
-            if (best < 0)
-            {
-                return default;
-            }
+        return best;
+    }
 
-            CachedMapping taken = s_cache[best];
-            s_cache.RemoveAt(best);
-            s_cachedBytes -= (long)taken.Size;
-            return taken;
+    /// <summary>Removes the first <paramref name="size"/> bytes of cached range <paramref name="index"/>. Caller holds the lock.</summary>
+    private static void TakeFront(int index, nuint size)
+    {
+        CachedRange r = s_cache[index];
+        s_cachedBytes -= (long)size;
+        if (r.Size == size)
+        {
+            s_cache.RemoveAt(index);
+        }
+        else
+        {
+            r.Address += size;
+            r.Size -= size;
+            s_cache[index] = r;
         }
     }
 
-    /// <summary>The mapped size of the live large block at <paramref name="ptr"/>, or an exception saying what is wrong.</summary>
+    /// <summary>The size of the live large block at <paramref name="ptr"/>, or an exception saying what is wrong.</summary>
     public static nuint SizeOf(void* ptr, string operation)
     {
         lock (s_lock)
@@ -211,12 +191,13 @@ internal static unsafe class LargeBlocks
         }
     }
 
-    /// <summary>Frees a large block: into the cache when it fits, else unmapped at once.</summary>
+    /// <summary>Frees a large block: its range joins the cache when it fits, else it is unmapped at once.</summary>
     public static void Free(void* ptr)
     {
         nuint p = (nuint)ptr;
         nuint size;
-        bool cached = false;
+        List<CachedRange>? evicted = null;
+        bool cached;
         lock (s_lock)
         {
             if (!s_live.Remove(p, out size))
@@ -228,116 +209,238 @@ internal static unsafe class LargeBlocks
             s_bytesInUse -= (long)size;
             s_recentlyFreed[s_recentIndex] = p;
             s_recentIndex = (s_recentIndex + 1) % s_recentlyFreed.Length;
-            if (s_cachedBytes + (long)size <= AllocatorOptions.LargeCacheBytes && AllocatorOptions.LargeCacheCount > 0)
-            {
-                if (s_cache.Count >= AllocatorOptions.LargeCacheCount)
-                {
-                    // Make room by dropping the oldest entry (unmapped below, outside the lock).
-                    CachedMapping oldest = s_cache[0];
-                    s_cache.RemoveAt(0);
-                    s_cachedBytes -= (long)oldest.Size;
-                    UnmapCached(oldest);
-                }
-
-                s_cache.Add(new CachedMapping { Address = p, Size = size, FreedAt = Environment.TickCount64 });
-                s_cachedBytes += (long)size;
-                cached = true;
-            }
+            cached = CacheRange(p, size, ref evicted);
         }
 
+        UnmapAll(evicted);
         if (cached)
         {
             Purger.Wake();
             return;
         }
 
-        OsMemory.Unmap(ptr, size);
-        Interlocked.Increment(ref Arena.s_unmapCalls);
-        AdjustCommitted(-(long)size, -(long)size);
+        UnmapRange(new CachedRange { Address = p, Size = size });
     }
 
     /// <summary>
-    /// Resizes a large block with mremap, in place when possible. Returns the (maybe moved) block; throws
-    /// <see cref="OutOfMemoryException"/> when it cannot grow, leaving the block as it was.
+    /// Adds a freed range to the cache, merging it with adjacent unpurged ranges and evicting the oldest ranges
+    /// (returned for unmapping outside the lock) to stay within the limits. False when it does not fit at all.
+    /// Caller holds the lock.
+    /// </summary>
+    private static bool CacheRange(nuint address, nuint size, ref List<CachedRange>? evicted)
+    {
+        if ((long)size > AllocatorOptions.LargeCacheBytes || AllocatorOptions.LargeCacheCount == 0)
+        {
+            return false;
+        }
+
+        var range = new CachedRange { Address = address, Size = size, FreedAt = Environment.TickCount64 };
+        int at = 0;
+        while (at < s_cache.Count && s_cache[at].Address < address)
+        {
+            at++;
+        }
+
+        s_cache.Insert(at, range);
+        s_cachedBytes += (long)size;
+        if (at + 1 < s_cache.Count && !s_cache[at + 1].Purged && s_cache[at + 1].Address == range.End)
+        {
+            range.Size += s_cache[at + 1].Size;
+            s_cache.RemoveAt(at + 1);
+        }
+
+        if (at > 0 && !s_cache[at - 1].Purged && s_cache[at - 1].End == range.Address)
+        {
+            CachedRange before = s_cache[at - 1];
+            range.Address = before.Address;
+            range.Size += before.Size;
+            s_cache.RemoveAt(at);
+            at--;
+        }
+
+        s_cache[at] = range;
+        while (s_cachedBytes > AllocatorOptions.LargeCacheBytes || s_cache.Count > AllocatorOptions.LargeCacheCount)
+        {
+            int oldest = 0;
+            for (int i = 1; i < s_cache.Count; i++)
+            {
+                if (s_cache[i].FreedAt < s_cache[oldest].FreedAt)
+                {
+                    oldest = i;
+                }
+            }
+
+            (evicted ??= []).Add(s_cache[oldest]);
+            s_cachedBytes -= (long)s_cache[oldest].Size;
+            s_cache.RemoveAt(oldest);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Resizes a large block: in place when shrinking (the tail is cached) or when the cached range right after it
+    /// can be taken; else with mremap; else by allocate, copy and free. Throws <see cref="OutOfMemoryException"/>
+    /// when it cannot grow, leaving the block as it was.
     /// </summary>
     public static void* Realloc(void* ptr, nuint newSize)
     {
-        nuint oldSize = SizeOf(ptr, "Realloc");
-        nuint mapped = RoundToPages(Math.Max(newSize, 1));
-        if (mapped == oldSize)
-        {
-            return ptr;
-        }
-
         if (newSize > MaxRequest)
         {
+            SizeOf(ptr, "Realloc");
             throw ThrowHelper.TooLarge(newSize);
         }
 
-        void* q = OsMemory.Remap(ptr, oldSize, mapped);
-        if (q == null)
-        {
-            throw new OutOfMemoryException($"{Libc.Describe("mremap", OsMemory.t_lastErrno)} while resizing a large block from {oldSize} to {newSize} bytes");
-        }
-
-        long delta = (long)mapped - (long)oldSize;
+        nuint mapped = RoundToPages(Math.Max(newSize, 1));
+        nuint end = (nuint)ptr;
+        List<CachedRange>? evicted = null;
+        nuint oldSize;
         lock (s_lock)
         {
-            s_live.Remove((nuint)ptr);
-            s_live[(nuint)q] = mapped;
-            s_bytesInUse += delta;
-        }
-
-        AdjustCommitted(delta, delta);
-        if (delta > 0)
-        {
-            Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + BytesInUse);
-        }
-
-        return q;
-    }
-
-    /// <summary>Purges cached mappings whose delay passed and unmaps old ones; returns the next deadline.</summary>
-    public static long Maintain(long now, bool force)
-    {
-        long delay = force ? 0 : AllocatorOptions.PurgeDelayMilliseconds;
-        long next = long.MaxValue;
-        lock (s_lock)
-        {
-            for (int i = s_cache.Count - 1; i >= 0; i--)
+            if (!s_live.TryGetValue((nuint)ptr, out oldSize))
             {
-                CachedMapping m = s_cache[i];
-                long age = now - m.FreedAt;
-                if (force || age >= 8 * delay)
+                throw Explain(ptr, "Realloc");
+            }
+
+            if (mapped == oldSize)
+            {
+                return ptr;
+            }
+
+            end += oldSize;
+            if (mapped < oldSize)
+            {
+                // Shrink in place: the tail becomes a cached range (or is unmapped below when it does not fit).
+                s_live[(nuint)ptr] = mapped;
+                s_bytesInUse -= (long)(oldSize - mapped);
+                if (!CacheRange((nuint)ptr + mapped, oldSize - mapped, ref evicted))
                 {
-                    s_cache.RemoveAt(i);
-                    s_cachedBytes -= (long)m.Size;
-                    UnmapCached(m);
+                    (evicted ??= []).Add(new CachedRange { Address = (nuint)ptr + mapped, Size = oldSize - mapped });
                 }
-                else if (!m.Purged && age >= delay)
+            }
+            else
+            {
+                // Grow in place when the range right after the block is cached and long enough.
+                int next = s_cache.Count - 1;
+                while (next >= 0 && s_cache[next].Address != end)
                 {
-                    OsMemory.Purge((void*)m.Address, m.Size);
-                    Interlocked.Increment(ref Arena.s_purgeCalls);
-                    AdjustCommitted(-(long)m.Size, 0);
-                    m.Purged = true;
-                    s_cache[i] = m;
-                    next = Math.Min(next, m.FreedAt + (8 * delay));
+                    next--;
                 }
-                else
+
+                if (next >= 0 && s_cache[next].Size >= mapped - oldSize)
                 {
-                    next = Math.Min(next, m.Purged ? m.FreedAt + (8 * delay) : m.FreedAt + delay);
+                    bool purged = s_cache[next].Purged;
+                    TakeFront(next, mapped - oldSize);
+                    if (purged)
+                    {
+                        AdjustCommitted((long)(mapped - oldSize), 0);
+                    }
+
+                    s_live[(nuint)ptr] = mapped;
+                    s_bytesInUse += (long)(mapped - oldSize);
+                    Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + s_bytesInUse);
+                    return ptr;
                 }
             }
         }
 
+        if (mapped < oldSize)
+        {
+            UnmapAll(evicted);
+            Purger.Wake();
+            return ptr;
+        }
+
+        void* moved = OsMemory.Remap(ptr, oldSize, mapped);
+        if (moved == null)
+        {
+            // mremap refused (out of memory, or a range made of two kernel mappings): allocate, copy, free.
+            int errno = OsMemory.t_lastErrno;
+            void* fresh;
+            try
+            {
+                fresh = Alloc(newSize, OsMemory.PageSize, false);
+            }
+            catch (OutOfMemoryException)
+            {
+                throw new OutOfMemoryException($"{Libc.Describe("mremap", errno)} while resizing a large block from {oldSize} to {newSize} bytes");
+            }
+
+            Buffer.MemoryCopy(ptr, fresh, oldSize, oldSize);
+            Free(ptr);
+            return fresh;
+        }
+
+        Interlocked.Increment(ref Arena.s_mapCalls);
+        long delta = (long)mapped - (long)oldSize;
+        lock (s_lock)
+        {
+            s_live.Remove((nuint)ptr);
+            s_live[(nuint)moved] = mapped;
+            s_bytesInUse += delta;
+        }
+
+        AdjustCommitted(delta, delta);
+        Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + BytesInUse);
+        return moved;
+    }
+
+    /// <summary>Purges cached ranges whose delay passed and unmaps old ones; returns the next deadline.</summary>
+    public static long Maintain(long now, bool force)
+    {
+        long delay = force ? 0 : AllocatorOptions.PurgeDelayMilliseconds;
+        long next = long.MaxValue;
+        List<CachedRange>? evicted = null;
+        lock (s_lock)
+        {
+            for (int i = s_cache.Count - 1; i >= 0; i--)
+            {
+                CachedRange r = s_cache[i];
+                long age = now - r.FreedAt;
+                if (force || age >= 8 * delay)
+                {
+                    s_cache.RemoveAt(i);
+                    s_cachedBytes -= (long)r.Size;
+                    (evicted ??= []).Add(r);
+                }
+                else if (!r.Purged && age >= delay)
+                {
+                    OsMemory.Purge((void*)r.Address, r.Size);
+                    Interlocked.Increment(ref Arena.s_purgeCalls);
+                    AdjustCommitted(-(long)r.Size, 0);
+                    r.Purged = true;
+                    s_cache[i] = r;
+                    next = Math.Min(next, r.FreedAt + (8 * delay));
+                }
+                else
+                {
+                    next = Math.Min(next, r.Purged ? r.FreedAt + (8 * delay) : r.FreedAt + delay);
+                }
+            }
+        }
+
+        UnmapAll(evicted);
         return next;
     }
 
-    private static void UnmapCached(CachedMapping m)
+    private static void UnmapAll(List<CachedRange>? ranges)
     {
-        OsMemory.Unmap((void*)m.Address, m.Size);
+        if (ranges is null)
+        {
+            return;
+        }
+
+        foreach (CachedRange r in ranges)
+        {
+            UnmapRange(r);
+        }
+    }
+
+    private static void UnmapRange(CachedRange r)
+    {
+        OsMemory.Unmap((void*)r.Address, r.Size);
         Interlocked.Increment(ref Arena.s_unmapCalls);
-        AdjustCommitted(m.Purged ? 0 : -(long)m.Size, -(long)m.Size);
+        AdjustCommitted(r.Purged ? 0 : -(long)r.Size, -(long)r.Size);
     }
 
     private static void AdjustCommitted(long committed, long reserved)
@@ -365,15 +468,7 @@ internal static unsafe class LargeBlocks
             }
         }
 
-        foreach (CachedMapping m in s_cache)
-        {
-            if (p == m.Address)
-            {
-                return ThrowHelper.DoubleFree(ptr, operation, m.Size);
-            }
-        }
-
-        if (Array.IndexOf(s_recentlyFreed, p) >= 0)
+        if (Array.IndexOf(s_recentlyFreed, p) >= 0 || s_cache.Exists(r => r.Address <= p && p < r.End))
         {
             return ThrowHelper.DoubleFree(ptr, operation, 0);
         }

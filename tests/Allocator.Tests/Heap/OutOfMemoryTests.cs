@@ -71,7 +71,8 @@ public unsafe class OutOfMemoryTests
         new Span<byte>(p, 1 << 20).Fill(0x3C);
         try
         {
-            OsMemory.FailNextMaps = 1;
+            // mremap fails, and so does the mmap of the allocate-copy-free fallback.
+            OsMemory.FailNextMaps = 2;
             var e = Assert.Throws<OutOfMemoryException>(() => { NativeAllocator.Realloc(p, 64 << 20); });
             Assert.Contains("mremap failed: ENOMEM", e.Message);
         }
@@ -82,6 +83,19 @@ public unsafe class OutOfMemoryTests
 
         Assert.True(new Span<byte>(p, 1 << 20).IndexOfAnyExcept((byte)0x3C) < 0);
         Assert.Equal((nuint)(1 << 20), NativeAllocator.UsableSize(p));
+
+        // When only mremap fails, Realloc falls back to allocate, copy and free.
+        try
+        {
+            OsMemory.FailNextMaps = 1;
+            p = (byte*)NativeAllocator.Realloc(p, 32 << 20);
+        }
+        finally
+        {
+            OsMemory.FailNextMaps = 0;
+        }
+
+        Assert.True(new Span<byte>(p, 1 << 20).IndexOfAnyExcept((byte)0x3C) < 0);
         p = (byte*)NativeAllocator.Realloc(p, 64 << 20);
         Assert.True(new Span<byte>(p, 1 << 20).IndexOfAnyExcept((byte)0x3C) < 0);
         NativeAllocator.Free(p);

@@ -1,0 +1,70 @@
+using Xunit;
+
+namespace Allocator.Tests.Heap;
+
+/// <summary>The large path reuses freed ranges: split for smaller blocks, taken to grow a block in place.</summary>
+[Collection(StatisticsCollection.Name)]
+public unsafe class LargeBlocksTests
+{
+    [Fact]
+    public void FreedRangeIsSplitAndGrownIntoWithoutSystemCalls()
+    {
+        NativeAllocator.Collect(true);
+        byte* big = (byte*)NativeAllocator.Alloc(8 << 20);
+        new Span<byte>(big, 8 << 20).Fill(1);
+        NativeAllocator.Free(big);
+        var before = NativeAllocator.GetStatistics();
+
+        byte* p = (byte*)NativeAllocator.Alloc(1 << 20);
+        Assert.True(p == big, "a smaller block takes the front of the cached range");
+        byte* q = (byte*)NativeAllocator.Alloc(2 << 20);
+        Assert.True(q == big + (1 << 20), "the next block takes what follows");
+        NativeAllocator.Free(q);
+        new Span<byte>(p, 1 << 20).Fill(7);
+        byte* grown = (byte*)NativeAllocator.Realloc(p, 3 << 20);
+        Assert.True(grown == p, "growing takes the cached range right after the block");
+        Assert.True(new Span<byte>(grown, 1 << 20).IndexOfAnyExcept((byte)7) < 0);
+        Assert.Equal((nuint)(3 << 20), NativeAllocator.UsableSize(grown));
+
+        var after = NativeAllocator.GetStatistics();
+        Assert.Equal(before.OsMapCalls, after.OsMapCalls);
+        Assert.Equal(before.OsUnmapCalls, after.OsUnmapCalls);
+
+        // Shrinking caches the tail; the block keeps its contents and its address.
+        byte* shrunk = (byte*)NativeAllocator.Realloc(grown, 512 << 10);
+        Assert.True(shrunk == grown);
+        Assert.True(new Span<byte>(shrunk, 512 << 10).IndexOfAnyExcept((byte)7) < 0);
+        NativeAllocator.Free(shrunk);
+        var e = Assert.Throws<InvalidOperationException>(() => NativeAllocator.Free(shrunk));
+        Assert.Contains("double free", e.Message);
+
+        NativeAllocator.Collect(true);
+        var collected = NativeAllocator.GetStatistics();
+        Assert.Equal(0, collected.LargeCacheBytes);
+        Assert.Equal(before.LargeBlocks, collected.LargeBlocks);
+    }
+
+    [Fact]
+    public void CachedRangesArePurgedAfterTheDelayAndUnmappedLater()
+    {
+        NativeAllocator.Collect(true);
+        void* p = NativeAllocator.Alloc(4 << 20);
+        new Span<byte>(p, 4 << 20).Fill(3);
+        var before = NativeAllocator.GetStatistics();
+        NativeAllocator.Free(p);
+        Assert.Equal(4L << 20, NativeAllocator.GetStatistics().LargeCacheBytes);
+
+        // Default delay 100 ms: purged by then; unmapped after eight delays.
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (NativeAllocator.GetStatistics().LargeCacheBytes != 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(50);
+        }
+
+        var after = NativeAllocator.GetStatistics();
+        Assert.Equal(0, after.LargeCacheBytes);
+        Assert.True(after.OsPurgeCalls > before.OsPurgeCalls, "the cached range was purged before it was unmapped");
+        Assert.True(after.OsUnmapCalls > before.OsUnmapCalls);
+        Assert.True(after.BytesCommitted <= before.BytesCommitted - (4L << 20));
+    }
+}
