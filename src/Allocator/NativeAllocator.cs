@@ -28,6 +28,9 @@ namespace Allocator;
 /// </remarks>
 public static unsafe class NativeAllocator
 {
+    /// <summary>Arena blocks that Realloc grows to this size or more move to the large path (see <see cref="Realloc"/>).</summary>
+    private const int ReallocToLargeThreshold = 32 * 1024;
+
     /// <summary>Allocates a block of at least <paramref name="byteCount"/> bytes (uninitialised).</summary>
     /// <param name="byteCount">The size of the block, in bytes. 0 gives a unique pointer that must be freed.</param>
     /// <returns>A pointer to the block, never null.</returns>
@@ -97,7 +100,9 @@ public static unsafe class NativeAllocator
             return ptr;
         }
 
-        void* moved = Alloc(byteCount);
+        // A block that Realloc grows past 32 KiB is probably a growing buffer: it moves to the large path, where
+        // its next growths take the free range after it in place instead of moving and copying again.
+        void* moved = byteCount >= ReallocToLargeThreshold ? LargeBlocks.Alloc(byteCount, OsMemory.PageSize, false) : Alloc(byteCount);
         Buffer.MemoryCopy(ptr, moved, usable, usable);
         Arena.Free(ptr);
         return moved;
