@@ -12,30 +12,15 @@ internal static unsafe partial class Arena
     /// No lock, no atomic instruction.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void* AllocSmall(nuint size)
-    {
-        ThreadHeap* h = t_heap;
-        if (h != null)
-        {
-            int c = SizeClasses.SmallIndex(size);
-            Page* page = h->Head(c);
-            Block* b = page->Free;
-            if (b != null)
-            {
-                page->Free = b->Next;
-                page->Used++;
-                b->Tag = 0;
-                h->Allocs[c]++;
-                return b;
-            }
-        }
-
-        return AllocSlow(size, false);
-    }
+    public static void* AllocSmall(nuint size) => AllocSmallCore(size, zero: false);
 
     /// <summary>As <see cref="AllocSmall"/>, zeroed: a block that never held data needs only its two link words cleared.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void* AllocSmallZeroed(nuint size)
+    public static void* AllocSmallZeroed(nuint size) => AllocSmallCore(size, zero: true);
+
+    /// <summary>The fast path of both; <paramref name="zero"/> is a constant at each call site, so the JIT keeps one branch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void* AllocSmallCore(nuint size, bool zero)
     {
         ThreadHeap* h = t_heap;
         if (h != null)
@@ -48,9 +33,13 @@ internal static unsafe partial class Arena
                 page->Free = b->Next;
                 page->Used++;
                 h->Allocs[c]++;
-                if (page->FreeIsZero != 0)
+                if (!zero || page->FreeIsZero != 0)
                 {
-                    b->Next = null;
+                    if (zero)
+                    {
+                        b->Next = null;
+                    }
+
                     b->Tag = 0;
                 }
                 else
@@ -62,7 +51,7 @@ internal static unsafe partial class Arena
             }
         }
 
-        return AllocSlow(size, true);
+        return AllocSlow(size, zero);
     }
 
     /// <summary>Any arena size (at most <see cref="SizeClasses.MaxSize"/>), or a class chosen by the caller.</summary>
