@@ -34,7 +34,7 @@ internal sealed unsafe class NativeBlock
     /// <summary>The trim epoch of its last return to the cache, so trimming frees only blocks left idle.</summary>
     public int Epoch;
 
-    /// <summary>The renting pool, while rented.</summary>
+    /// <summary>The renting pool while rented; afterwards the last one (kept, so that the next rent by the same pool writes nothing).</summary>
     public PoolState? Pool;
 
     /// <summary>The renting owner's length in elements, while rented.</summary>

@@ -30,7 +30,7 @@ namespace Allocator.Buffers;
 /// <typeparam name="T">The element type.</typeparam>
 [DebuggerDisplay("{ToString(),nq}")]
 [DebuggerTypeProxy(typeof(NativeMemoryOwnerDebugView<>))]
-public sealed unsafe class NativeMemoryOwner<T> : MemoryManager<T>
+public sealed unsafe class NativeMemoryOwner<T> : MemoryManager<T>, IDisposable
     where T : unmanaged
 {
     private readonly int _length;
@@ -115,12 +115,20 @@ public sealed unsafe class NativeMemoryOwner<T> : MemoryManager<T>
         $"Allocator.Buffers.NativeMemoryOwner<{typeof(T).Name}>[{_length}]{(IsDisposed ? " (disposed)" : string.Empty)}";
 
     /// <summary>Returns the block to the pool; does nothing if that was already done. Safe to call from several threads at once.</summary>
-    /// <param name="disposing">True when called from <see cref="IDisposable.Dispose"/>.</param>
-    protected override void Dispose(bool disposing)
+    /// <remarks>
+    /// Re-implements <see cref="IDisposable.Dispose"/>, so <c>IMemoryOwner&lt;T&gt;.Dispose</c> comes here directly:
+    /// <see cref="MemoryManager{T}"/>'s own would also call <see cref="GC.SuppressFinalize"/>, useless for an
+    /// object without a finalizer and a measurable part of a rent.
+    /// </remarks>
+    public void Dispose()
     {
         NativeBlock? block = Interlocked.Exchange(ref _block, null);
         block?.Pool!.Return(block);
     }
+
+    /// <summary>The same as <see cref="Dispose()"/>.</summary>
+    /// <param name="disposing">Ignored: there is no finalizer.</param>
+    protected override void Dispose(bool disposing) => Dispose();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private NativeBlock LiveBlock()

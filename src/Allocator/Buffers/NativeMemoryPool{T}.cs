@@ -133,7 +133,12 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
             NativeAllocator.Clear((void*)block.Pointer, (nuint)lengthBytes);
         }
 
-        block.Pool = _state;
+        if (block.Pool != _state)
+        {
+            // A block cached on this thread usually comes back to the pool that last rented it: skip the write barrier.
+            block.Pool = _state;
+        }
+
         block.Length = length;
         block.InUse = true;
         if (_state.IsChecked)

@@ -1,75 +1,127 @@
 namespace Allocator.Buffers;
 
 /// <summary>
-/// One pool's counters, updated with interlocked instructions. Outstanding bytes are the one counter the budget
-/// and the peak depend on, so a rent adds to it first and backs out if that crossed the budget.
+/// One pool's counters. Outstanding bytes, which the budget and the peak depend on, are one interlocked counter;
+/// the running totals (rents, rented bytes, returns) are kept per thread in plain fields that only their thread
+/// writes, and summed by <see cref="Snapshot"/>, so a rent and its dispose cost two interlocked additions, not five.
 /// </summary>
-internal struct PoolCounters
+internal sealed class PoolCounters
 {
-    public long Rents;
-    public long RentedBytes;
-    public long Returns;
-    public long Leaked;
-    public long LeakedBytes;
-    public long OutstandingBytes;
-    public long PeakOutstandingBytes;
+    [ThreadStatic]
+    private static ThreadCounters? t_last;
+
+    private readonly List<ThreadCounters> _threads = [];
+    private long _outstandingBytes;
+    private long _peakOutstandingBytes;
+    private long _leaked;
+    private long _leakedBytes;
 
     /// <summary>Bytes outstanding now.</summary>
-    public readonly long Outstanding => Volatile.Read(in OutstandingBytes);
+    public long Outstanding => Volatile.Read(ref _outstandingBytes);
 
     /// <summary>Counts a rent of <paramref name="bytes"/>; false (and nothing counted) when it would pass <paramref name="budget"/>.</summary>
     public bool TryRent(long bytes, long budget)
     {
-        long now = Interlocked.Add(ref OutstandingBytes, bytes);
+        long now = Interlocked.Add(ref _outstandingBytes, bytes);
         if (now > budget)
         {
-            Interlocked.Add(ref OutstandingBytes, -bytes);
+            Interlocked.Add(ref _outstandingBytes, -bytes);
             return false;
         }
 
-        if (now > Volatile.Read(ref PeakOutstandingBytes))
+        if (now > Volatile.Read(ref _peakOutstandingBytes))
         {
             RaisePeak(now);
         }
 
-        Interlocked.Increment(ref Rents);
-        Interlocked.Add(ref RentedBytes, bytes);
+        ThreadCounters mine = Mine();
+        Volatile.Write(ref mine.Rents, mine.Rents + 1);
+        Volatile.Write(ref mine.RentedBytes, mine.RentedBytes + bytes);
         return true;
     }
 
     /// <summary>Counts a disposed owner of <paramref name="bytes"/>.</summary>
     public void Return(long bytes)
     {
-        Interlocked.Add(ref OutstandingBytes, -bytes);
-        Interlocked.Increment(ref Returns);
+        Interlocked.Add(ref _outstandingBytes, -bytes);
+        ThreadCounters mine = Mine();
+        Volatile.Write(ref mine.Returns, mine.Returns + 1);
     }
 
     /// <summary>Counts a finalized (leaked) owner of <paramref name="bytes"/>.</summary>
     public void Leak(long bytes)
     {
-        Interlocked.Add(ref OutstandingBytes, -bytes);
-        Interlocked.Add(ref LeakedBytes, bytes);
-        Interlocked.Increment(ref Leaked);
+        Interlocked.Add(ref _outstandingBytes, -bytes);
+        Interlocked.Add(ref _leakedBytes, bytes);
+        Interlocked.Increment(ref _leaked);
     }
 
-    public readonly NativeMemoryPoolStatistics Snapshot(IReadOnlyList<NativeMemoryLeak> recentLeaks) => new()
+    public NativeMemoryPoolStatistics Snapshot(IReadOnlyList<NativeMemoryLeak> recentLeaks)
     {
-        Rents = Volatile.Read(in Rents),
-        RentedBytes = Volatile.Read(in RentedBytes),
-        Returns = Volatile.Read(in Returns),
-        Leaked = Volatile.Read(in Leaked),
-        LeakedBytes = Volatile.Read(in LeakedBytes),
-        OutstandingBytes = Volatile.Read(in OutstandingBytes),
-        PeakOutstandingBytes = Volatile.Read(in PeakOutstandingBytes),
-        RecentLeaks = recentLeaks,
-    };
+        long rents = 0, rentedBytes = 0, returns = 0;
+        lock (_threads)
+        {
+            foreach (ThreadCounters counters in _threads)
+            {
+                rents += Volatile.Read(ref counters.Rents);
+                rentedBytes += Volatile.Read(ref counters.RentedBytes);
+                returns += Volatile.Read(ref counters.Returns);
+            }
+        }
+
+        return new()
+        {
+            Rents = rents,
+            RentedBytes = rentedBytes,
+            Returns = returns,
+            Leaked = Volatile.Read(ref _leaked),
+            LeakedBytes = Volatile.Read(ref _leakedBytes),
+            OutstandingBytes = Volatile.Read(ref _outstandingBytes),
+            PeakOutstandingBytes = Volatile.Read(ref _peakOutstandingBytes),
+            RecentLeaks = recentLeaks,
+        };
+    }
+
+    /// <summary>The calling thread's counters for this pool: the last pool it used is one thread-static read away.</summary>
+    private ThreadCounters Mine()
+    {
+        ThreadCounters? last = t_last;
+        return last is not null && last.Pool == this ? last : MineSlow();
+    }
+
+    private ThreadCounters MineSlow()
+    {
+        // A thread that alternates between pools keeps one set per pool; rare enough for a linear search.
+        ThreadCounters? mine = null;
+        lock (_threads)
+        {
+            Thread current = Thread.CurrentThread;
+            foreach (ThreadCounters counters in _threads)
+            {
+                if (counters.Thread == current)
+                {
+                    mine = counters;
+                    break;
+                }
+            }
+
+            if (mine is null)
+            {
+                mine = new ThreadCounters(this, current);
+                _threads.Add(mine);
+            }
+        }
+
+        t_last = mine;
+        return mine;
+    }
 
     private void RaisePeak(long now)
     {
-        long peak = Volatile.Read(ref PeakOutstandingBytes);
+        long peak = Volatile.Read(ref _peakOutstandingBytes);
         while (now > peak)
         {
-            long seen = Interlocked.CompareExchange(ref PeakOutstandingBytes, now, peak);
+            long seen = Interlocked.CompareExchange(ref _peakOutstandingBytes, now, peak);
             if (seen == peak)
             {
                 return;
@@ -77,5 +129,15 @@ internal struct PoolCounters
 
             peak = seen;
         }
+    }
+
+    /// <summary>One thread's totals for one pool; written only by that thread.</summary>
+    private sealed class ThreadCounters(PoolCounters pool, Thread thread)
+    {
+        public readonly PoolCounters Pool = pool;
+        public readonly Thread Thread = thread;
+        public long Rents;
+        public long RentedBytes;
+        public long Returns;
     }
 }

@@ -12,15 +12,14 @@ internal sealed unsafe class PoolState(string poolName, int elementSize, bool cl
 
     private readonly Queue<NativeMemoryLeak> _recentLeaks = new();
 
-    // Counters live in their own object so that the hot fields of the pool are not on their cache line.
-    private PoolCounters _counters;
+    private readonly PoolCounters _counters = new();
 
     /// <summary>Raised for each leaked owner; see <see cref="NativeMemoryPool{T}.LeakDetected"/>.</summary>
     public Action<NativeMemoryLeak>? LeakDetected;
 
     public bool IsChecked => isChecked;
 
-    public ref PoolCounters Counters => ref _counters;
+    public PoolCounters Counters => _counters;
 
     /// <summary>Called by an owner's Dispose, which has taken <paramref name="block"/> from it.</summary>
     public void Return(NativeBlock block)
@@ -32,7 +31,6 @@ internal sealed unsafe class PoolState(string poolName, int elementSize, bool cl
         }
 
         block.InUse = false;
-        block.Pool = null;
         if (isChecked)
         {
             block.RentStack = null;
