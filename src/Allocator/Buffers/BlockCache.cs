@@ -13,7 +13,8 @@ namespace Allocator.Buffers;
 /// <para>The shape is <c>ArrayPool&lt;byte&gt;.Shared</c>'s (dotnet/runtime SharedArrayPool: a per-thread slot
 /// first, then shared stacks, trimmed on Gen2 GC), with native blocks in the slots. Buckets are the allocator's
 /// 52 size classes up to 256 KiB (so a cached block's size is exactly what the allocator would give) and four
-/// powers of two above: 512 KiB, 1, 2 and 4 MiB. Larger blocks are not cached.</para>
+/// powers of two above: 512 KiB, 1, 2 and 4 MiB (a block in one is at least that size; it keeps its mapping's
+/// usable size). Larger blocks are not cached.</para>
 /// <para>Slots are taken and filled with one interlocked exchange, because the trimmer takes blocks from other
 /// threads' slots: the exchange makes sure exactly one side gets each block.</para>
 /// <para><b>Trimming.</b> After each Gen2 GC, every cached block that has not been returned since the previous
@@ -45,7 +46,7 @@ internal static unsafe class BlockCache
 
     static BlockCache() => Gen2Callback.Register(() => Trim(all: false));
 
-    /// <summary>The bucket for a request of <paramref name="bytes"/>, and the size of its blocks; -1 when too large to cache.</summary>
+    /// <summary>The bucket for a request of <paramref name="bytes"/>, and the (least) size of its blocks; -1 when too large to cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Bucket(nuint bytes, out nuint size)
     {
@@ -134,10 +135,16 @@ internal static unsafe class BlockCache
             return shared;
         }
 
-        // A size class is allocated by class, so the block is exactly the bucket's size; a large bucket's block is
-        // a mapping of exactly that power of two.
-        void* p = bucket < SizeClasses.Count ? Arena.AllocClass(bucket, false) : NativeAllocator.Alloc(size);
-        return new NativeBlock(p, size, bucket);
+        // A size class is allocated by class, so the block is exactly the bucket's size. A large bucket's block is
+        // a mapping of at least that power of two (the allocator may reuse a cached one up to twice as large): all
+        // of it is used.
+        if (bucket < SizeClasses.Count)
+        {
+            return new NativeBlock(Arena.AllocClass(bucket, false), size, bucket);
+        }
+
+        void* p = NativeAllocator.Alloc(size);
+        return new NativeBlock(p, NativeAllocator.UsableSize(p), bucket);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
