@@ -130,7 +130,8 @@ public unsafe class PoolStateMachineTests : PoolTestBase
         public override string ToString() => $"Write(#{index}, {seed})";
     }
 
-    private sealed class SliceStep(int index, int startPercent, int lengthPercent) : Operation<Actual, Model>
+    /// <summary>A step that looks at one live owner through the memory taken at its rent, changing nothing.</summary>
+    private abstract class LookStep(int index) : Operation<Actual, Model>
     {
         public override bool Pre(Model m) => index < m.Live.Count;
 
@@ -139,7 +140,17 @@ public unsafe class PoolStateMachineTests : PoolTestBase
         public override Property Check(Actual actual, Model m)
         {
             ModelOwner o = m.Live[index];
-            Memory<byte> memory = actual.Memories[o.Id];
+            return Verdict(actual, m, Look(o, actual.Memories[o.Id]));
+        }
+
+        /// <summary>What is wrong with <paramref name="o"/>, or null.</summary>
+        protected abstract string? Look(ModelOwner o, Memory<byte> memory);
+    }
+
+    private sealed class SliceStep(int index, int startPercent, int lengthPercent) : LookStep(index)
+    {
+        protected override string? Look(ModelOwner o, Memory<byte> memory)
+        {
             int start = (int)((long)memory.Length * startPercent / 100);
             int length = (int)((long)(memory.Length - start) * lengthPercent / 100);
             Memory<byte> slice = memory.Slice(start, length);
@@ -153,22 +164,16 @@ public unsafe class PoolStateMachineTests : PoolTestBase
                 }
             }
 
-            return Verdict(actual, m, failure);
+            return failure;
         }
 
         public override string ToString() => $"Slice(#{index}, {startPercent}%, {lengthPercent}%)";
     }
 
-    private sealed class PinStep(int index, int offsetPercent) : Operation<Actual, Model>
+    private sealed class PinStep(int index, int offsetPercent) : LookStep(index)
     {
-        public override bool Pre(Model m) => index < m.Live.Count;
-
-        public override Model Run(Model m) => m;
-
-        public override Property Check(Actual actual, Model m)
+        protected override string? Look(ModelOwner o, Memory<byte> memory)
         {
-            ModelOwner o = m.Live[index];
-            Memory<byte> memory = actual.Memories[o.Id];
             int offset = (int)((long)memory.Length * offsetPercent / 100);
             using MemoryHandle handle = memory[offset..].Pin();
             string? failure = null;
@@ -185,7 +190,7 @@ public unsafe class PoolStateMachineTests : PoolTestBase
                 failure ??= $"the pinned byte of owner {o.Id} is wrong";
             }
 
-            return Verdict(actual, m, failure);
+            return failure;
         }
 
         public override string ToString() => $"Pin(#{index}, {offsetPercent}%)";
