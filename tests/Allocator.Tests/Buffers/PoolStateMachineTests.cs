@@ -133,6 +133,8 @@ public unsafe class PoolStateMachineTests : PoolTestBase
     /// <summary>A step that looks at one live owner through the memory taken at its rent, changing nothing.</summary>
     private abstract class LookStep(int index) : Operation<Actual, Model>
     {
+        protected int Index => index;
+
         public override bool Pre(Model m) => index < m.Live.Count;
 
         public override Model Run(Model m) => m;
@@ -167,7 +169,7 @@ public unsafe class PoolStateMachineTests : PoolTestBase
             return failure;
         }
 
-        public override string ToString() => $"Slice(#{index}, {startPercent}%, {lengthPercent}%)";
+        public override string ToString() => $"Slice(#{Index}, {startPercent}%, {lengthPercent}%)";
     }
 
     private sealed class PinStep(int index, int offsetPercent) : LookStep(index)
@@ -193,7 +195,7 @@ public unsafe class PoolStateMachineTests : PoolTestBase
             return failure;
         }
 
-        public override string ToString() => $"Pin(#{index}, {offsetPercent}%)";
+        public override string ToString() => $"Pin(#{Index}, {offsetPercent}%)";
     }
 
     private sealed class DisposeStep(int index, bool twice) : Operation<Actual, Model>
