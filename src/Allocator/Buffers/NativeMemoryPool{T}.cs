@@ -26,7 +26,8 @@ namespace Allocator.Buffers;
 /// blocks under live owners would be a use-after-free, and the blocks are the allocator's, not the pool's.
 /// <see cref="NativeMemoryPool.Shared"/> ignores <c>Dispose</c>.</para>
 /// <para><b>Thread safety.</b> Every member may be called from any thread; owners may be disposed on a thread other
-/// than the one that rented them (the block goes back to its page with one compare-and-swap).</para>
+/// than the one that rented them (the block goes to that thread's cache slot or the shared stack, and to the
+/// allocator's remote-free path when it is finally freed).</para>
 /// </remarks>
 /// <typeparam name="T">The element type.</typeparam>
 public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>

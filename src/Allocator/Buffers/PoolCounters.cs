@@ -7,10 +7,19 @@ namespace Allocator.Buffers;
 /// </summary>
 internal sealed class PoolCounters
 {
+    // A thread's counters for the pools it uses: the last one a field read away, the others in a small map.
+    private const int MaxPoolsPerThread = 32;
+
     [ThreadStatic]
     private static ThreadCounters? t_last;
 
+    [ThreadStatic]
+    private static Dictionary<PoolCounters, ThreadCounters>? t_mine;
+
     private readonly List<ThreadCounters> _threads = [];
+    private long _retiredRents;
+    private long _retiredRentedBytes;
+    private long _retiredReturns;
     private long _outstandingBytes;
     private long _peakOutstandingBytes;
     private long _leaked;
@@ -58,9 +67,12 @@ internal sealed class PoolCounters
 
     public NativeMemoryPoolStatistics Snapshot(IReadOnlyList<NativeMemoryLeak> recentLeaks)
     {
-        long rents = 0, rentedBytes = 0, returns = 0;
+        long rents, rentedBytes, returns;
         lock (_threads)
         {
+            rents = _retiredRents;
+            rentedBytes = _retiredRentedBytes;
+            returns = _retiredReturns;
             foreach (ThreadCounters counters in _threads)
             {
                 rents += Volatile.Read(ref counters.Rents);
@@ -91,29 +103,55 @@ internal sealed class PoolCounters
 
     private ThreadCounters MineSlow()
     {
-        // A thread that alternates between pools keeps one set per pool; rare enough for a linear search.
-        ThreadCounters? mine = null;
+        Dictionary<PoolCounters, ThreadCounters> mine = t_mine ??= [];
+        if (!mine.TryGetValue(this, out ThreadCounters? counters))
+        {
+            if (mine.Count == MaxPoolsPerThread)
+            {
+                // A thread that has used many pools forgets them (its counters stay registered with each pool).
+                mine.Clear();
+            }
+
+            counters = Register();
+            mine[this] = counters;
+        }
+
+        t_last = counters;
+        return counters;
+    }
+
+    /// <summary>Finds or adds the calling thread's counters; folds those of exited threads into the retired totals.</summary>
+    private ThreadCounters Register()
+    {
+        Thread current = Thread.CurrentThread;
         lock (_threads)
         {
-            Thread current = Thread.CurrentThread;
-            foreach (ThreadCounters counters in _threads)
+            ThreadCounters? found = null;
+            for (int i = _threads.Count - 1; i >= 0; i--)
             {
+                ThreadCounters counters = _threads[i];
                 if (counters.Thread == current)
                 {
-                    mine = counters;
-                    break;
+                    found = counters;
+                }
+                else if (!counters.Thread.IsAlive)
+                {
+                    // An exited thread never writes again: its totals are final.
+                    _retiredRents += counters.Rents;
+                    _retiredRentedBytes += counters.RentedBytes;
+                    _retiredReturns += counters.Returns;
+                    _threads.RemoveAt(i);
                 }
             }
 
-            if (mine is null)
+            if (found is null)
             {
-                mine = new ThreadCounters(this, current);
-                _threads.Add(mine);
+                found = new ThreadCounters(this, current);
+                _threads.Add(found);
             }
-        }
 
-        t_last = mine;
-        return mine;
+            return found;
+        }
     }
 
     private void RaisePeak(long now)

@@ -113,4 +113,36 @@ public class PoolConcurrencyTests : PoolTestBase
         Assert.Equal(0, s.OutstandingBytes);
         Assert.True(s.PeakOutstandingBytes > 0);
     }
+
+    [Fact]
+    public void CountsSurviveExitedThreadsAndPoolsUsedInTurn()
+    {
+        using var a = new NativeMemoryPool<byte>();
+        using var b = new NativeMemoryPool<byte>();
+        void RunOnNewThread(Action action)
+        {
+            var thread = new Thread(() => action());
+            thread.Start();
+            thread.Join();
+        }
+
+        // One thread alternates between the pools; it exits before the next thread registers (and folds its totals).
+        RunOnNewThread(() =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                a.Rent(100).Dispose();
+                b.Rent(200).Dispose();
+            }
+        });
+        RunOnNewThread(() => a.Rent(100).Dispose());
+        NativeMemoryPoolStatistics sa = a.GetStatistics();
+        NativeMemoryPoolStatistics sb = b.GetStatistics();
+        Assert.Equal(101, sa.Rents);
+        Assert.Equal(101, sa.Returns);
+        Assert.Equal(101 * 112, sa.RentedBytes); // 100 bytes come from the 112-byte class
+        Assert.Equal(100, sb.Rents);
+        Assert.Equal(100, sb.Returns);
+        Assert.Equal(0, sa.Outstanding + sb.Outstanding);
+    }
 }
