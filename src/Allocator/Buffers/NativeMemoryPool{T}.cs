@@ -12,7 +12,7 @@ namespace Allocator.Buffers;
 /// <para><b>Design.</b> <see cref="Rent"/> takes a block from a per-thread slot of its size bucket, else from a
 /// small shared stack, else from the allocator (BlockCache: the shape of <c>ArrayPool&lt;byte&gt;.Shared</c>, with
 /// native blocks; trimmed after Gen2 GCs), and wraps it in a new <see cref="NativeMemoryOwner{T}"/> whose
-/// <c>Memory.Length</c> is the block's whole usable size: the allocator's size class up to 256 KiB, a power of
+/// <c>Memory.Length</c> is the block's whole usable size: the allocator's size class up to 256 KiB, at least a power of
 /// two up to 4 MiB, the mapping's size above. Owners are never recycled, which is what makes a stale
 /// <see cref="Memory{T}"/> throw instead of aliasing a block handed out again (see <see cref="NativeMemoryOwner{T}"/>).
 /// The cache is shared by all pools; each pool keeps only its settings and its statistics.</para>
