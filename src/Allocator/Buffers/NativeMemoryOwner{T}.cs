@@ -10,8 +10,9 @@ namespace Allocator.Buffers;
 /// </summary>
 /// <remarks>
 /// <para><b>No stale aliasing.</b> An owner is never recycled: each <see cref="NativeMemoryPool{T}.Rent"/> makes a
-/// new one, and <see cref="Dispose(bool)"/> clears its pointer before the block goes back. A <see cref="Memory{T}"/>
-/// keeps a reference to its owner, and <see cref="GetSpan"/> and <see cref="Pin"/> check that pointer, so a
+/// new one, and <see cref="Dispose()"/> clears its reference to the block before the block goes back. A
+/// <see cref="Memory{T}"/> keeps a reference to its owner, and <see cref="GetSpan"/> and <see cref="Pin"/> check that
+/// reference, so a
 /// <see cref="Memory{T}"/> obtained before <c>Dispose</c> throws <see cref="ObjectDisposedException"/> afterwards
 /// instead of reaching a block that was handed out again. (A <see cref="Span{T}"/> taken before <c>Dispose</c>
 /// cannot be checked; like a span over a returned pooled array, it must not be used afterwards.)</para>
