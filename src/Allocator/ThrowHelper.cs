@@ -36,6 +36,42 @@ internal static unsafe class ThrowHelper
     public static void ThrowBadAlignment(nuint alignment) =>
         throw new ArgumentException($"NativeAllocator: the alignment must be a power of two greater than zero, not {alignment}.", nameof(alignment));
 
+    /// <summary>A use of a <see cref="Buffers.NativeMemoryOwner{T}"/> (or of memory made from it) after Dispose.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowOwnerDisposed() =>
+        throw new ObjectDisposedException("NativeMemoryOwner", "The native memory owner was disposed; its memory has gone back to the pool.");
+
+    /// <summary>A rent from a disposed pool.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowPoolDisposed() =>
+        throw new ObjectDisposedException("NativeMemoryPool", "The native memory pool was disposed; owners rented before stay valid, but it rents no more.");
+
+    /// <summary>A rent size below -1 or above the pool's maximum.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowRentSize(int size, int max) =>
+        throw new ArgumentOutOfRangeException("minBufferSize", size, $"NativeMemoryPool.Rent: the size must be -1 (the default size) or between 0 and MaxBufferSize ({max}).");
+
+    /// <summary>A rent that would pass the pool's byte budget.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowOverBudget(long bytes, long outstanding, long budget) =>
+        throw new InsufficientMemoryException($"NativeMemoryPool.Rent: {bytes} more bytes would pass the pool's budget of {budget} bytes ({outstanding} bytes are outstanding).");
+
+    /// <summary>A pin index outside the block.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowPinIndex(int index, int length) =>
+        throw new ArgumentOutOfRangeException("elementIndex", index, $"NativeMemoryOwner.Pin: the index must be between 0 and the length ({length}).");
+
+    /// <summary>A buffer writer used after Dispose.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowWriterDisposed() =>
+        throw new ObjectDisposedException("NativeBufferWriter", "The native buffer writer was disposed; its memory has been freed.");
+
     /// <summary>An exception built elsewhere, thrown from a cold site.</summary>
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,0 +1,290 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Allocator.Heap;
+
+namespace Allocator.Buffers;
+
+/// <summary>
+/// The recycled blocks behind every <see cref="NativeMemoryPool{T}"/>: per thread, one block per size bucket; behind
+/// that, per bucket, a small locked stack shared by all threads (so a block disposed on one thread serves the next
+/// rent on another, as in a pipe); behind that, the allocator.
+/// </summary>
+/// <remarks>
+/// <para>The shape is <c>ArrayPool&lt;byte&gt;.Shared</c>'s (dotnet/runtime SharedArrayPool: a per-thread slot
+/// first, then shared stacks, trimmed on Gen2 GC), with native blocks in the slots. Buckets are the allocator's
+/// 52 size classes up to 256 KiB (so a cached block's size is exactly what the allocator would give) and four
+/// powers of two above: 512 KiB, 1, 2 and 4 MiB (a block in one is at least that size; it keeps its mapping's
+/// usable size). Larger blocks are not cached.</para>
+/// <para>Slots are taken and filled with one interlocked exchange, because the trimmer takes blocks from other
+/// threads' slots: the exchange makes sure exactly one side gets each block.</para>
+/// <para><b>Trimming.</b> After each Gen2 GC, every cached block that has not been returned since the previous
+/// trim is freed. A thread that exits leaves its slots unreachable; their blocks' finalizers free them.
+/// <see cref="Drain"/> frees everything at once.</para>
+/// </remarks>
+internal static unsafe class BlockCache
+{
+    /// <summary>Power-of-two buckets above the allocator's size classes: 512 KiB, 1 MiB, 2 MiB, 4 MiB.</summary>
+    public const int LargeBucketCount = 4;
+
+    /// <summary>All buckets: the size classes, then the large ones.</summary>
+    public const int BucketCount = SizeClasses.Count + LargeBucketCount;
+
+    /// <summary>The largest cached block: 4 MiB.</summary>
+    public const int MaxCachedSize = SizeClasses.MaxSize << LargeBucketCount;
+
+    /// <summary>Blocks each bucket's shared stack holds.</summary>
+    public const int SharedDepth = 8;
+
+    private const int MaxSizeShift = 18; // log2(SizeClasses.MaxSize)
+
+    private static readonly SharedStack[] s_shared = CreateShared();
+    private static readonly ConditionalWeakTable<NativeBlock?[], object?> s_allSlots = new();
+    private static int s_epoch;
+
+    [ThreadStatic]
+    private static NativeBlock?[]? t_slots;
+
+    static BlockCache() => Gen2Callback.Register(() => Trim(all: false));
+
+    /// <summary>The bucket for a request of <paramref name="bytes"/>, and the (least) size of its blocks; -1 when too large to cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Bucket(nuint bytes, out nuint size)
+    {
+        if (bytes <= SizeClasses.MaxSize)
+        {
+            int c = SizeClasses.Index(bytes);
+            size = SizeClasses.Sizes[c];
+            return c;
+        }
+
+        if (bytes <= MaxCachedSize)
+        {
+            int shift = BitOperations.Log2(bytes - 1) + 1;
+            size = (nuint)1 << shift;
+            return SizeClasses.Count + shift - MaxSizeShift - 1;
+        }
+
+        size = bytes;
+        return -1;
+    }
+
+    /// <summary>A block of at least <paramref name="bytes"/>: this thread's slot, else the shared stack, else a new one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static NativeBlock Take(nuint bytes)
+    {
+        int bucket = Bucket(bytes, out nuint size);
+        NativeBlock?[]? slots = t_slots;
+        if (bucket >= 0 && slots is not null)
+        {
+            NativeBlock? block = Interlocked.Exchange(ref slots[bucket], null);
+            if (block is not null)
+            {
+                return block;
+            }
+        }
+
+        return TakeSlow(bucket, size);
+    }
+
+    /// <summary>Takes back a block no longer rented: into this thread's slot, else the shared stack, else freed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Give(NativeBlock block)
+    {
+        int bucket = block.Bucket;
+        NativeBlock?[]? slots = t_slots;
+        if (bucket >= 0 && slots is not null)
+        {
+            block.Epoch = s_epoch;
+            if (Interlocked.CompareExchange(ref slots[bucket], block, null) is null)
+            {
+                return;
+            }
+        }
+
+        GiveSlow(block);
+    }
+
+    /// <summary>Frees every cached block, of every thread, now.</summary>
+    public static void Drain() => Trim(all: true);
+
+    /// <summary>Frees a block, swallowing errors: for finalizers, which must not throw.</summary>
+    public static void FreeQuietly(void* pointer)
+    {
+        try
+        {
+            NativeAllocator.Free(pointer);
+        }
+        catch (Exception)
+        {
+            // Nothing sensible to do on the finalizer thread; the allocator has already reported nothing to anyone.
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static NativeBlock TakeSlow(int bucket, nuint size)
+    {
+        if (bucket < 0)
+        {
+            void* large = NativeAllocator.Alloc(size);
+            return new NativeBlock(large, NativeAllocator.UsableSize(large), -1);
+        }
+
+        EnsureSlots();
+        if (s_shared[bucket].TryPop() is NativeBlock shared)
+        {
+            return shared;
+        }
+
+        // A size class is allocated by class, so the block is exactly the bucket's size. A large bucket's block is
+        // a mapping of at least that power of two (the allocator may reuse a cached one up to twice as large): all
+        // of it is used.
+        if (bucket < SizeClasses.Count)
+        {
+            return new NativeBlock(Arena.AllocClass(bucket, false), size, bucket);
+        }
+
+        void* p = NativeAllocator.Alloc(size);
+        return new NativeBlock(p, NativeAllocator.UsableSize(p), bucket);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void GiveSlow(NativeBlock block)
+    {
+        int bucket = block.Bucket;
+        if (bucket >= 0)
+        {
+            NativeBlock?[] slots = EnsureSlots();
+            block.Epoch = s_epoch;
+            if (Interlocked.CompareExchange(ref slots[bucket], block, null) is null || s_shared[bucket].TryPush(block))
+            {
+                return;
+            }
+        }
+
+        Release(block);
+    }
+
+    private static NativeBlock?[] EnsureSlots()
+    {
+        NativeBlock?[]? slots = t_slots;
+        if (slots is null)
+        {
+            slots = new NativeBlock?[BucketCount];
+            s_allSlots.Add(slots, null);
+            t_slots = slots;
+        }
+
+        return slots;
+    }
+
+    /// <summary>Frees a block taken out of the cache (or never put in) and retires its guard.</summary>
+    private static void Release(NativeBlock block)
+    {
+        nint pointer = block.Pointer;
+        block.Pointer = 0;
+        GC.SuppressFinalize(block);
+        NativeAllocator.Free((void*)pointer);
+    }
+
+    /// <summary>Frees cached blocks: all of them, or those not returned since the previous trim.</summary>
+    private static void Trim(bool all)
+    {
+        int epoch = Interlocked.Increment(ref s_epoch);
+        foreach (SharedStack stack in s_shared)
+        {
+            foreach (NativeBlock block in stack.TakeIdle(all ? int.MaxValue : epoch - 1))
+            {
+                Release(block);
+            }
+        }
+
+        foreach (KeyValuePair<NativeBlock?[], object?> entry in s_allSlots)
+        {
+            NativeBlock?[] slots = entry.Key;
+            for (int i = 0; i < slots.Length; i++)
+            {
+                NativeBlock? block = Volatile.Read(ref slots[i]);
+                if (block is not null && (all || epoch - block.Epoch > 1)
+                    && Interlocked.CompareExchange(ref slots[i], null, block) == block)
+                {
+                    Release(block);
+                }
+            }
+        }
+    }
+
+    private static SharedStack[] CreateShared()
+    {
+        var stacks = new SharedStack[BucketCount];
+        for (int i = 0; i < stacks.Length; i++)
+        {
+            stacks[i] = new SharedStack();
+        }
+
+        return stacks;
+    }
+
+    /// <summary>One bucket's shared blocks: a short stack behind a lock, touched only when a thread's slot misses.</summary>
+    private sealed class SharedStack
+    {
+        private readonly Lock _lock = new();
+        private readonly NativeBlock[] _blocks = new NativeBlock[SharedDepth];
+        private int _count;
+
+        public NativeBlock? TryPop()
+        {
+            lock (_lock)
+            {
+                if (_count == 0)
+                {
+                    return null;
+                }
+
+                NativeBlock block = _blocks[--_count];
+                _blocks[_count] = null!;
+                return block;
+            }
+        }
+
+        public bool TryPush(NativeBlock block)
+        {
+            lock (_lock)
+            {
+                if (_count == _blocks.Length)
+                {
+                    return false;
+                }
+
+                _blocks[_count++] = block;
+                return true;
+            }
+        }
+
+        /// <summary>Removes and returns the blocks last returned before <paramref name="epoch"/> (int.MaxValue: all).</summary>
+        public List<NativeBlock> TakeIdle(int epoch)
+        {
+            var idle = new List<NativeBlock>();
+            lock (_lock)
+            {
+                int kept = 0;
+                for (int i = 0; i < _count; i++)
+                {
+                    NativeBlock block = _blocks[i];
+                    if (epoch == int.MaxValue || block.Epoch < epoch)
+                    {
+                        idle.Add(block);
+                    }
+                    else
+                    {
+                        _blocks[kept++] = block;
+                    }
+                }
+
+                Array.Clear(_blocks, kept, _count - kept);
+                _count = kept;
+            }
+
+            return idle;
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+
+namespace Allocator.Buffers;
+
+/// <summary>
+/// One native block and its leak guard: the part of a rent that is recycled. An owner is new on every rent (so a
+/// stale <see cref="Memory{T}"/> can never reach a block handed out again); the <see cref="NativeBlock"/> behind it
+/// is reused through <see cref="BlockCache"/>, so the finalizer that guards against leaks is paid for once per
+/// block, not once per rent.
+/// </summary>
+/// <remarks>
+/// <para>While rented, the only reference to a block is its owner's; when the owner is dropped without
+/// <c>Dispose</c>, both become unreachable and this finalizer returns the memory and reports the leak to the pool.
+/// While cached, the block is reachable from a cache slot, so it is not finalized; a cache array of a thread that
+/// has exited becomes unreachable, and its blocks' finalizers free them (no leak is counted: <see cref="InUse"/> is
+/// false).</para>
+/// <para>Fields other than <see cref="Pointer"/> are written only by the thread that holds the block (the renter,
+/// the disposer, or the cache under its slot exchange), so they need no synchronization.</para>
+/// </remarks>
+internal sealed unsafe class NativeBlock
+{
+    /// <summary>The block's address; 0 once freed.</summary>
+    public nint Pointer;
+
+    /// <summary>Its usable size in bytes (the bucket's size when cached).</summary>
+    public readonly nuint Size;
+
+    /// <summary>Its <see cref="BlockCache"/> bucket, or -1 for blocks too large to cache.</summary>
+    public readonly int Bucket;
+
+    /// <summary>True between rent and return: a finalization now is a leak.</summary>
+    public bool InUse;
+
+    /// <summary>The trim epoch of its last return to the cache, so trimming frees only blocks left idle.</summary>
+    public int Epoch;
+
+    /// <summary>The renting pool while rented; afterwards the last one (kept, so that the next rent by the same pool writes nothing).</summary>
+    public PoolState? Pool;
+
+    /// <summary>The renting owner's length in elements, while rented.</summary>
+    public int Length;
+
+    /// <summary>Where it was rented, while rented by a pool in checked mode.</summary>
+    public StackTrace? RentStack;
+
+    public NativeBlock(void* pointer, nuint size, int bucket)
+    {
+        Pointer = (nint)pointer;
+        Size = size;
+        Bucket = bucket;
+    }
+
+    /// <summary>An unreachable block: a leaked rent (counted and reported by its pool) or a cached block of an exited thread.</summary>
+    ~NativeBlock()
+    {
+        nint pointer = Pointer;
+        if (pointer == 0)
+        {
+            return;
+        }
+
+        Pointer = 0;
+        PoolState? pool = Pool;
+        if (InUse && pool is not null)
+        {
+            pool.ReturnLeaked(this, (void*)pointer);
+        }
+        else
+        {
+            BlockCache.FreeQuietly((void*)pointer);
+        }
+    }
+}
