@@ -32,6 +32,7 @@ public sealed class Competitor
         Native<LibraryHeap<Tcmalloc>>("native tcmalloc (libtcmalloc-minimal4)", NativeLibraries.Tcmalloc),
         Managed<GcHeap>("gc", "the GC: new byte[n]"),
         Managed<ArrayPoolHeap>("arraypool", "ArrayPool<byte>.Shared"),
+        Managed<NativePoolHeap, System.Buffers.IMemoryOwner<byte>>("pool", "NativeMemoryPool.Shared (this project)"),
     ];
 
     /// <summary>The short name used on the command line and in tables.</summary>
@@ -75,7 +76,10 @@ public sealed class Competitor
             static run => MemoryTest.Run<THeap>(run));
 
     private static Competitor Managed<THeap>(string name, string description) where THeap : IBlockHeap<byte[]> =>
+        Managed<THeap, byte[]>(name, description);
+
+    private static Competitor Managed<THeap, TBlock>(string name, string description) where THeap : IBlockHeap<TBlock> =>
         new(name, description, library: null,
-            static (workload, run) => workload.Run<THeap, byte[]>(run),
+            static (workload, run) => workload.Run<THeap, TBlock>(run),
             runMemoryTest: null);
 }

@@ -23,3 +23,16 @@ public struct ArrayPoolHeap : IBlockHeap<byte[]>
 
     public static Span<byte> Bytes(byte[] block, int size) => block.AsSpan(0, size);
 }
+
+/// <summary>
+/// This project's <see cref="Allocator.Buffers.NativeMemoryPool"/>: rent an owner, dispose it. The block is native
+/// memory from NativeAllocator; the owner is one small GC object per rent.
+/// </summary>
+public struct NativePoolHeap : IBlockHeap<IMemoryOwner<byte>>
+{
+    public static IMemoryOwner<byte> Alloc(int size) => Allocator.Buffers.NativeMemoryPool.Shared.Rent(size);
+
+    public static void Free(IMemoryOwner<byte> block) => block.Dispose();
+
+    public static Span<byte> Bytes(IMemoryOwner<byte> block, int size) => block.Memory.Span[..size];
+}
