@@ -154,20 +154,7 @@ internal sealed class PoolCounters
         }
     }
 
-    private void RaisePeak(long now)
-    {
-        long peak = Volatile.Read(ref _peakOutstandingBytes);
-        while (now > peak)
-        {
-            long seen = Interlocked.CompareExchange(ref _peakOutstandingBytes, now, peak);
-            if (seen == peak)
-            {
-                return;
-            }
-
-            peak = seen;
-        }
-    }
+    private void RaisePeak(long now) => AtomicMax.Raise(ref _peakOutstandingBytes, now);
 
     /// <summary>One thread's totals for one pool; written only by that thread.</summary>
     private sealed class ThreadCounters(PoolCounters pool, Thread thread)

@@ -698,20 +698,7 @@ internal static unsafe partial class Arena
     }
 
     /// <summary>Raises the peak of bytes in use to <paramref name="inUse"/> if it is higher (any thread, no lock).</summary>
-    internal static void NotePeakCandidate(long inUse)
-    {
-        long peak = Volatile.Read(ref s_peakInUse);
-        while (inUse > peak)
-        {
-            long seen = Interlocked.CompareExchange(ref s_peakInUse, inUse, peak);
-            if (seen == peak)
-            {
-                return;
-            }
-
-            peak = seen;
-        }
-    }
+    internal static void NotePeakCandidate(long inUse) => AtomicMax.Raise(ref s_peakInUse, inUse);
 
     /// <summary>Bytes in live blocks, arena and large. Caller holds the lock.</summary>
     internal static long BytesInUseUnsynchronized()
