@@ -11,13 +11,19 @@ internal static unsafe class ThrowHelper
 
     /// <summary>A pointer that is not the start of a live block of this allocator.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static ArgumentException NotABlock(void* ptr, string operation, string why) =>
-        new($"NativeAllocator.{operation}: pointer {Hex(ptr)} is not a block allocated by this allocator: {why}.", "ptr");
+    public static ArgumentException NotABlock(void* ptr, string operation, string why)
+    {
+        Diagnostics.AllocatorMetrics.CountBadFree();
+        return new($"NativeAllocator.{operation}: pointer {Hex(ptr)} is not a block allocated by this allocator: {why}.", "ptr");
+    }
 
     /// <summary>A block that is already free.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static InvalidOperationException DoubleFree(void* ptr, string operation, nuint size) =>
-        new($"NativeAllocator.{operation}: double free: the block at {Hex(ptr)}{(size != 0 ? $" ({size} bytes)" : string.Empty)} has already been freed.");
+    public static InvalidOperationException DoubleFree(void* ptr, string operation, nuint size)
+    {
+        Diagnostics.AllocatorMetrics.CountBadFree();
+        return new($"NativeAllocator.{operation}: double free: the block at {Hex(ptr)}{(size != 0 ? $" ({size} bytes)" : string.Empty)} has already been freed.");
+    }
 
     /// <summary>A request no machine can satisfy.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

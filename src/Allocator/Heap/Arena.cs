@@ -90,6 +90,7 @@ internal static unsafe partial class Arena
         s_segmentLabel = meta + 1024;
         ReadOnlySpan<byte> label = "allocator-segment\0"u8;
         label.CopyTo(new Span<byte>(s_segmentLabel, label.Length));
+        Diagnostics.AllocatorMetrics.EnsureCreated();
     }
 
     /// <summary>The page kind (0, 1, 2) of a page shift.</summary>
