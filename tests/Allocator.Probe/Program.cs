@@ -15,6 +15,8 @@ public static unsafe class Program
         {
             case "checked":
                 return Checked();
+            case "serve":
+                return Serve(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
             case "options":
                 Console.WriteLine($"purge-delay-ms: {AllocatorOptions.PurgeDelayMilliseconds}");
                 Console.WriteLine($"checked: {AllocatorOptions.Checked}");
@@ -23,7 +25,7 @@ public static unsafe class Program
                 Console.WriteLine($"label: {AllocatorOptions.LabelMemory}");
                 return 0;
             default:
-                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, options");
+                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, options, serve");
                 return 2;
         }
     }
@@ -39,6 +41,47 @@ public static unsafe class Program
         {
             Console.WriteLine($"{name}: {e.GetType().Name}: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// A target process for the diagnostics: keeps blocks of several classes, large blocks and pool owners live,
+    /// churns for <paramref name="seconds"/> seconds, prints its own statistics once a second.
+    /// </summary>
+    private static int Serve(int seconds)
+    {
+        Console.WriteLine($"pid: {Environment.ProcessId}");
+        var live = new List<nint>();
+        foreach (int size in new[] { 16, 64, 256, 1000, 4000, 40_000 })
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                live.Add((nint)NativeAllocator.Alloc((nuint)size));
+            }
+        }
+
+        for (int i = 0; i < 4; i++)
+        {
+            live.Add((nint)NativeAllocator.Alloc(3 << 20));
+        }
+
+        var owners = Enumerable.Range(0, 10).Select(_ => Buffers.NativeMemoryPool.Shared.Rent(64 * 1024)).ToList();
+        var random = new Random(1);
+        var end = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < end)
+        {
+            for (int i = 0; i < 100_000; i++)
+            {
+                int k = random.Next(live.Count - 4);
+                NativeAllocator.Free((void*)live[k]);
+                live[k] = (nint)NativeAllocator.Alloc((nuint)random.Next(8, 2048));
+            }
+
+            Console.WriteLine($"stats: {NativeAllocator.GetStatistics()}");
+            Thread.Sleep(1000);
+        }
+
+        GC.KeepAlive(owners);
+        return 0;
     }
 
     /// <summary>Run with ALLOCATOR_CHECKED=1: each misuse that checked mode catches is reported.</summary>
