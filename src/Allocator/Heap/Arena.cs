@@ -17,7 +17,7 @@ namespace Allocator.Heap;
 internal static unsafe partial class Arena
 {
     /// <summary>
-    /// Secret mixed into free tags and segment cookies, so user data cannot forge them. It comes from
+    /// Secret mixed into free tags, so user data cannot forge them. It comes from
     /// <see cref="Random.Shared"/>, which the runtime seeds from the OS; the cryptographic generator would load
     /// OpenSSL into every process that allocates (about 10 MiB of RSS) for no gain here.
     /// </summary>
@@ -66,7 +66,6 @@ internal static unsafe partial class Arena
     internal static long s_mapCalls;
     internal static long s_unmapCalls;
     internal static long s_purgeCalls;
-    internal static long s_pendingPurges;
 
     private static readonly byte* s_segmentLabel;
 
@@ -92,6 +91,9 @@ internal static unsafe partial class Arena
         label.CopyTo(new Span<byte>(s_segmentLabel, label.Length));
         Diagnostics.AllocatorMetrics.EnsureCreated();
     }
+
+    /// <summary>Thread heaps registered now (read without the lock: a snapshot, good enough for the purger's timing).</summary>
+    internal static int HeapCount => s_heaps.Count;
 
     /// <summary>The page kind (0, 1, 2) of a page shift.</summary>
     private static int KindOf(int pageShift) => pageShift == Segment.SmallPageShift ? 0 : pageShift == Segment.MediumPageShift ? 1 : 2;
@@ -153,7 +155,10 @@ internal static unsafe partial class Arena
         }
 
         t_heap = h;
-        Purger.NoteHeaps(s_heaps.Count);
+        if (HeapCount > 1)
+        {
+            Purger.Wake(); // more than one heap: the purger starts looking for heaps of exited threads
+        }
         return h;
     }
 
@@ -332,11 +337,7 @@ internal static unsafe partial class Arena
             int index = BitOperations.TrailingZeroCount(s->FreeMask);
             ulong bit = 1UL << index;
             s->FreeMask &= ~bit;
-            if ((s->DirtyMask & bit) != 0)
-            {
-                s->DirtyMask &= ~bit;
-                s_pendingPurges--;
-            }
+            s->DirtyMask &= ~bit;
 
             s->EmptySince = 0;
             if (s->FreeMask == 0)
@@ -437,7 +438,6 @@ internal static unsafe partial class Arena
         bool wasFull = s->FreeMask == 0;
         s->FreeMask |= bit;
         s->DirtyMask |= bit;
-        s_pendingPurges++;
         if (wasFull)
         {
             MoveSegmentToFront(KindOf(s->PageShift), s);
@@ -477,7 +477,6 @@ internal static unsafe partial class Arena
         }
 
         Segment* s = (Segment*)mem;
-        s->Cookie = TagKey ^ (nuint)mem;
         s->PageShift = pageShift;
         int pageCount = (int)(Segment.Size >> pageShift);
         s->PageCount = pageCount;
@@ -527,7 +526,6 @@ internal static unsafe partial class Arena
             }
         }
 
-        s_pendingPurges -= BitOperations.PopCount(s->DirtyMask);
         s_committed -= (long)Segment.HeaderSize;
         s_reserved -= (long)Segment.Size;
         s_segmentCount--;
@@ -683,7 +681,6 @@ internal static unsafe partial class Arena
                 p->MemoryIsZero = 1;
                 s_committed -= (long)p->AreaSize;
                 s->DirtyMask &= ~(1UL << j);
-                s_pendingPurges--;
             }
         }
 

@@ -24,21 +24,27 @@ internal static unsafe partial class Arena
             Block* b = (Block*)ptr;
             if (page->Heap == h && page->BlockIndex(p) >= 0 && b->Tag != Page.FreeTag(b))
             {
-                b->Next = page->Free;
-                b->Tag = Page.FreeTag(b);
-                page->Free = b;
-                page->FreeIsZero = 0;
                 h->Frees[page->SizeClass]++;
-                if (((--page->Used == 0) & (page->ReleaseWhenEmpty != 0)) | (page->IsFull != 0))
-                {
-                    AfterLocalFree(h, page);
-                }
-
+                FreeLocal(h, page, b);
                 return;
             }
         }
 
         FreeSlow(ptr);
+    }
+
+    /// <summary>Pushes a checked block onto its own page's free list (the calling thread owns the page).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FreeLocal(ThreadHeap* h, Page* page, Block* b)
+    {
+        b->Next = page->Free;
+        b->Tag = Page.FreeTag(b);
+        page->Free = b;
+        page->FreeIsZero = 0;
+        if (((--page->Used == 0) & (page->ReleaseWhenEmpty != 0)) | (page->IsFull != 0))
+        {
+            AfterLocalFree(h, page);
+        }
     }
 
     /// <summary>
@@ -87,15 +93,7 @@ internal static unsafe partial class Arena
         h->Frees[c]++;
         if (page->Heap == h)
         {
-            b->Next = page->Free;
-            b->Tag = Page.FreeTag(b);
-            page->Free = b;
-            page->FreeIsZero = 0;
-            if (((--page->Used == 0) & (page->ReleaseWhenEmpty != 0)) | (page->IsFull != 0))
-            {
-                AfterLocalFree(h, page);
-            }
-
+            FreeLocal(h, page, b);
             return;
         }
 

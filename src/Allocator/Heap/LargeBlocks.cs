@@ -63,15 +63,6 @@ internal static unsafe class LargeBlocks
     /// <summary>Bytes of freed ranges held in the cache.</summary>
     public static long CachedBytes => Volatile.Read(ref s_cachedBytes);
 
-    /// <summary>A copy of the live blocks, for statistics.</summary>
-    public static KeyValuePair<nuint, nuint>[] Snapshot()
-    {
-        lock (s_lock)
-        {
-            return [.. s_live];
-        }
-    }
-
     private static nuint RoundToPages(nuint size) => (size + OsMemory.PageSize - 1) & ~(OsMemory.PageSize - 1);
 
     /// <summary>

@@ -16,18 +16,7 @@ internal static class Purger
     private static readonly AutoResetEvent s_wake = new(false);
     private static int s_started;
     private static volatile bool s_idle;
-    private static volatile int s_heapCount;
     private static volatile bool s_activity;
-
-    /// <summary>Notes how many heaps exist (more than one means threads may exit and need reaping).</summary>
-    public static void NoteHeaps(int count)
-    {
-        s_heapCount = count;
-        if (count > 1)
-        {
-            Wake();
-        }
-    }
 
     /// <summary>Tells the purger that there is new work; cheap when it is already running or waiting with a timeout.</summary>
     public static void Wake()
@@ -80,7 +69,7 @@ internal static class Purger
                 wait = Math.Max(1, AllocatorOptions.PurgeDelayMilliseconds);
             }
 
-            if (s_heapCount > 1)
+            if (Arena.HeapCount > 1)
             {
                 wait = wait < 0 ? 500 : Math.Min(wait, 500);
             }

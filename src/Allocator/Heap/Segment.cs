@@ -40,9 +40,6 @@ internal unsafe struct Segment
     /// <summary>Most pages a segment can hold (small pages).</summary>
     public const int MaxPages = 64;
 
-    /// <summary>Arena.TagKey ^ base: proves a header is one of ours.</summary>
-    public nuint Cookie;
-
     /// <summary>Page shift of this segment's kind.</summary>
     public int PageShift;
 

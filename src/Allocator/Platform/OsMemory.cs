@@ -151,13 +151,6 @@ internal static unsafe class OsMemory
         return q;
     }
 
-    /// <summary>Resizes a mapping in place only; false when the kernel cannot (the mapping is then unchanged).</summary>
-    public static bool RemapInPlace(void* p, nuint oldSize, nuint newSize)
-    {
-        void* q = Libc.mremap(p, oldSize, newSize, 0);
-        return q != Libc.MapFailed;
-    }
-
     /// <summary>
     /// Labels an anonymous range so that /proc/self/maps shows <c>[anon:NAME]</c>. Returns false where the
     /// kernel refuses (older than 5.17 or built without CONFIG_ANON_VMA_NAME); the label is cosmetic.
