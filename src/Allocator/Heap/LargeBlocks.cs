@@ -63,6 +63,9 @@ internal static unsafe class LargeBlocks
     /// <summary>Bytes of freed ranges held in the cache.</summary>
     public static long CachedBytes => Volatile.Read(ref s_cachedBytes);
 
+    /// <summary>Raises the allocator's peak in use with the last arena sample plus the large bytes now in use.</summary>
+    private static void NotePeak() => Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + BytesInUse);
+
     private static nuint RoundToPages(nuint size) => (size + OsMemory.PageSize - 1) & ~(OsMemory.PageSize - 1);
 
     /// <summary>
@@ -123,7 +126,7 @@ internal static unsafe class LargeBlocks
             System.Runtime.InteropServices.NativeMemory.Clear(p, mapped);
         }
 
-        Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + BytesInUse);
+        NotePeak();
         return p;
     }
 
@@ -329,7 +332,7 @@ internal static unsafe class LargeBlocks
 
                     s_live[(nuint)ptr] = mapped;
                     s_bytesInUse += (long)(mapped - oldSize);
-                    Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + s_bytesInUse);
+                    NotePeak();
                     return ptr;
                 }
             }
@@ -372,7 +375,7 @@ internal static unsafe class LargeBlocks
         }
 
         AdjustCommitted(delta, delta);
-        Arena.NotePeakCandidate(Volatile.Read(ref Arena.s_arenaInUseSample) + BytesInUse);
+        NotePeak();
         return moved;
     }
 
