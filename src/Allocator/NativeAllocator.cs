@@ -221,7 +221,7 @@ public static unsafe class NativeAllocator
     /// <summary>Clears <paramref name="byteCount"/> bytes at <paramref name="ptr"/> (as <see cref="NativeMemory.Clear"/>).</summary>
     /// <param name="ptr">The memory to clear.</param>
     /// <param name="byteCount">The number of bytes.</param>
-    public static void Clear(void* ptr, nuint byteCount) => NativeMemory.Clear(ptr, byteCount);
+    public static void Clear(void* ptr, nuint byteCount) => ZeroMemory.Clear(ptr, byteCount);
 
     /// <summary>Copies <paramref name="byteCount"/> bytes; the ranges may overlap (as <see cref="NativeMemory.Copy"/>).</summary>
     /// <param name="source">Where to copy from.</param>

@@ -376,7 +376,7 @@ internal static unsafe partial class Arena
         page->Used = 0;
         page->BlockSize = size;
         page->Heap = h;
-        page->DivMagic = ((1UL << 42) / size) + 1;
+        page->DivInverse = Page.InverseOf(size);
         page->Capacity = 0;
         page->Reserved = (int)(page->AreaSize / size);
         page->ThreadFree = 0;

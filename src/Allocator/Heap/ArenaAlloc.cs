@@ -44,7 +44,7 @@ internal static unsafe partial class Arena
                 }
                 else
                 {
-                    new Span<byte>(b, (int)page->BlockSize).Clear();
+                    ZeroMemory.Clear(b, page->BlockSize);
                 }
 
                 return b;
@@ -75,7 +75,7 @@ internal static unsafe partial class Arena
         h->Allocs[c]++;
         if (zero && !fresh)
         {
-            new Span<byte>(b, (int)page->BlockSize).Clear();
+            ZeroMemory.Clear(b, page->BlockSize);
         }
         else
         {

@@ -22,7 +22,7 @@ internal static unsafe partial class Arena
             Page* page = ((Segment*)(p & ~Segment.Mask))->PageOf(p);
             ThreadHeap* h = t_heap;
             Block* b = (Block*)ptr;
-            if (page->Heap == h && page->BlockIndex(p) >= 0 && b->Tag != Page.FreeTag(b))
+            if (page->Heap == h && page->IsBlockStart(p) && b->Tag != Page.FreeTag(b))
             {
                 h->Frees[page->SizeClass]++;
                 FreeLocal(h, page, b);

@@ -10,10 +10,10 @@ namespace Allocator.Heap;
 /// pages every time.
 /// </summary>
 /// <remarks>
-/// <para>Every live block is in <see cref="s_live"/> (address → size), guarded by <see cref="s_lock"/>; the table is
+/// <para>Every live block is in <see cref="s_live"/> (address → size), guarded by <see cref="s_gate"/> (a spin gate: every critical section is a few table operations); the table is
 /// what proves a pointer is one of ours, so a bad pointer never makes the allocator read foreign memory. Large
 /// frees cost far more than a lock and a hash lookup anyway.</para>
-/// <para>A new block takes the smallest cached range that fits and splits off the rest. <c>Realloc</c> grows a block
+/// <para>A new block takes the lowest-addressed cached range that fits and splits off the rest. <c>Realloc</c> grows a block
 /// in place by taking the cached range right after it, shrinks it by caching its tail, and otherwise uses mremap
 /// (in place when the kernel can, moved without copying when not); if mremap refuses (for instance a range that
 /// spans two kernel mappings), it falls back to allocate, copy and free.</para>
@@ -23,7 +23,7 @@ internal static unsafe class LargeBlocks
     /// <summary>Largest request accepted: 2^46 bytes (64 TiB); anything above is impossible and throws OutOfMemoryException.</summary>
     public static readonly nuint MaxRequest = (nuint)1 << 46;
 
-    private static readonly Lock s_lock = new();
+    private static SpinGate s_gate;
     private static readonly Dictionary<nuint, nuint> s_live = [];
 
     // Cached free ranges, sorted by address, never adjacent with the same purge state (those are merged).
@@ -82,9 +82,9 @@ internal static unsafe class LargeBlocks
         nuint mapped = RoundToPages(Math.Max(size, 1));
         byte* p = null;
         bool isZero = true;
-        lock (s_lock)
+        using (s_gate.Enter())
         {
-            int fit = BestFit(mapped, alignment);
+            int fit = FirstFit(mapped, alignment);
             if (fit >= 0)
             {
                 CachedRange range = s_cache[fit];
@@ -115,7 +115,7 @@ internal static unsafe class LargeBlocks
                 OsMemory.Name(p, mapped, "allocator-large");
             }
 
-            lock (s_lock)
+            using (s_gate.Enter())
             {
                 Register(p, mapped);
             }
@@ -123,7 +123,7 @@ internal static unsafe class LargeBlocks
 
         if (zero && !isZero)
         {
-            System.Runtime.InteropServices.NativeMemory.Clear(p, mapped);
+            ZeroMemory.Clear(p, mapped);
         }
 
         NotePeak();
@@ -138,20 +138,24 @@ internal static unsafe class LargeBlocks
         s_bytesInUse += (long)size;
     }
 
-    /// <summary>Index of the smallest cached range that can hold <paramref name="size"/> bytes at its start with the alignment, or -1.</summary>
-    private static int BestFit(nuint size, nuint alignment)
+    /// <summary>
+    /// Index of the lowest-addressed cached range that can hold <paramref name="size"/> bytes at its start with the
+    /// alignment, or -1. Address-ordered first fit reuses the same low addresses again and again (warm in the caches
+    /// and the TLB, as glibc's heap top is), and keeps fragmentation low because freed blocks merge back into the
+    /// range they were cut from.
+    /// </summary>
+    private static int FirstFit(nuint size, nuint alignment)
     {
-        int best = -1;
         for (int i = 0; i < s_cache.Count; i++)
         {
             CachedRange r = s_cache[i];
-            if (r.Size >= size && (r.Address & (alignment - 1)) == 0 && (best < 0 || r.Size < s_cache[best].Size))
+            if (r.Size >= size && (r.Address & (alignment - 1)) == 0)
             {
-                best = i;
+                return i;
             }
         }
 
-        return best;
+        return -1;
     }
 
     /// <summary>Removes the first <paramref name="size"/> bytes of cached range <paramref name="index"/>. Caller holds the lock.</summary>
@@ -174,7 +178,7 @@ internal static unsafe class LargeBlocks
     /// <summary>The size of the live large block at <paramref name="ptr"/>, or an exception saying what is wrong.</summary>
     public static nuint SizeOf(void* ptr, string operation)
     {
-        lock (s_lock)
+        using (s_gate.Enter())
         {
             if (s_live.TryGetValue((nuint)ptr, out nuint size))
             {
@@ -192,7 +196,7 @@ internal static unsafe class LargeBlocks
         nuint size;
         List<CachedRange>? evicted = null;
         bool cached;
-        lock (s_lock)
+        using (s_gate.Enter())
         {
             if (!s_live.Remove(p, out size))
             {
@@ -228,31 +232,44 @@ internal static unsafe class LargeBlocks
             return false;
         }
 
-        var range = new CachedRange { Address = address, Size = size, FreedAt = Environment.TickCount64 };
+        // Merge with the unpurged neighbours in place (the usual case when a block cut from a cached range comes
+        // back); insert a new range only when neither touches it.
+        long now = Environment.TickCount64;
         int at = 0;
         while (at < s_cache.Count && s_cache[at].Address < address)
         {
             at++;
         }
 
-        s_cache.Insert(at, range);
+        bool joinsNext = at < s_cache.Count && !s_cache[at].Purged && s_cache[at].Address == address + size;
+        bool joinsPrevious = at > 0 && !s_cache[at - 1].Purged && s_cache[at - 1].End == address;
+        if (joinsPrevious)
+        {
+            CachedRange previous = s_cache[at - 1];
+            previous.Size += size;
+            previous.FreedAt = now;
+            if (joinsNext)
+            {
+                previous.Size += s_cache[at].Size;
+                s_cache.RemoveAt(at);
+            }
+
+            s_cache[at - 1] = previous;
+        }
+        else if (joinsNext)
+        {
+            CachedRange next = s_cache[at];
+            next.Address = address;
+            next.Size += size;
+            next.FreedAt = now;
+            s_cache[at] = next;
+        }
+        else
+        {
+            s_cache.Insert(at, new CachedRange { Address = address, Size = size, FreedAt = now });
+        }
+
         s_cachedBytes += (long)size;
-        if (at + 1 < s_cache.Count && !s_cache[at + 1].Purged && s_cache[at + 1].Address == range.End)
-        {
-            range.Size += s_cache[at + 1].Size;
-            s_cache.RemoveAt(at + 1);
-        }
-
-        if (at > 0 && !s_cache[at - 1].Purged && s_cache[at - 1].End == range.Address)
-        {
-            CachedRange before = s_cache[at - 1];
-            range.Address = before.Address;
-            range.Size += before.Size;
-            s_cache.RemoveAt(at);
-            at--;
-        }
-
-        s_cache[at] = range;
         while (s_cachedBytes > AllocatorOptions.LargeCacheBytes || s_cache.Count > AllocatorOptions.LargeCacheCount)
         {
             int oldest = 0;
@@ -289,7 +306,7 @@ internal static unsafe class LargeBlocks
         nuint end = (nuint)ptr;
         List<CachedRange>? evicted = null;
         nuint oldSize;
-        lock (s_lock)
+        using (s_gate.Enter())
         {
             if (!s_live.TryGetValue((nuint)ptr, out oldSize))
             {
@@ -367,7 +384,7 @@ internal static unsafe class LargeBlocks
 
         Interlocked.Increment(ref Arena.s_mapCalls);
         long delta = (long)mapped - (long)oldSize;
-        lock (s_lock)
+        using (s_gate.Enter())
         {
             s_live.Remove((nuint)ptr);
             s_live[(nuint)moved] = mapped;
@@ -385,7 +402,7 @@ internal static unsafe class LargeBlocks
         long delay = force ? 0 : AllocatorOptions.PurgeDelayMilliseconds;
         long next = long.MaxValue;
         List<CachedRange>? evicted = null;
-        lock (s_lock)
+        using (s_gate.Enter())
         {
             for (int i = s_cache.Count - 1; i >= 0; i--)
             {

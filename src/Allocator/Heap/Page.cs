@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -59,8 +60,11 @@ internal unsafe struct Page
     /// <summary>First block's address.</summary>
     public byte* Start;
 
-    /// <summary>floor(2^42 / BlockSize) + 1: offset * DivMagic >> 42 is offset / BlockSize exactly for offsets below 4 MiB.</summary>
-    public ulong DivMagic;
+    /// <summary>
+    /// The inverse modulo 2^64 of BlockSize's odd part (see <see cref="InverseOf"/>): what turns the exact-division
+    /// check of <see cref="BlockIndex"/> into one multiply and one rotate.
+    /// </summary>
+    public ulong DivInverse;
 
     /// <summary>Blocks carved so far.</summary>
     public int Capacity;
@@ -118,12 +122,47 @@ internal unsafe struct Page
     /// start of a carved block of this page.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly long BlockIndex(nuint p)
+    public readonly long BlockIndex(nuint p) => IndexAt(p - (nuint)Start, DivInverse, BitOperations.TrailingZeroCount(BlockSize), Capacity);
+
+    /// <summary>True when <paramref name="p"/> is the start of a carved block of this page (the free path's check).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool IsBlockStart(nuint p) =>
+        Quotient(p - (nuint)Start, DivInverse, BitOperations.TrailingZeroCount(BlockSize)) < (ulong)(uint)Capacity;
+
+    /// <summary>
+    /// offset / (d0·2^<paramref name="shift"/>) when the division is exact and the quotient is below
+    /// <paramref name="capacity"/>, else -1, where <paramref name="inverse"/> = <see cref="InverseOf"/>(d).
+    /// </summary>
+    /// <remarks>
+    /// The exact-division test of Granlund and Montgomery: multiplying by the odd part's inverse maps the multiples
+    /// m·d (m·2^shift before the rotate) to m, and every other 64-bit value, a wrapped negative offset included, to
+    /// a number of at least 2^64 / d (low bits that are not zero are rotated to the top). Since capacity·d fits in a
+    /// segment, far below 2^64, one unsigned compare checks divisibility and range together.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long IndexAt(nuint offset, ulong inverse, int shift, int capacity)
     {
-        // No separate range check is needed: q < Capacity bounds q·BlockSize below the page size, so a pointer before
-        // Start (whose offset wraps to a huge number) can never satisfy q·BlockSize == offset.
-        nuint offset = p - (nuint)Start;
-        ulong q = ((ulong)offset * DivMagic) >> 42;
-        return q < (ulong)(uint)Capacity && q * BlockSize == (ulong)offset ? (long)q : -1;
+        ulong q = Quotient(offset, inverse, shift);
+        return q < (ulong)(uint)capacity ? (long)q : -1;
+    }
+
+    /// <summary>offset / d when d divides offset, else a number of at least 2^64 / d (see <see cref="IndexAt"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Quotient(nuint offset, ulong inverse, int shift) => BitOperations.RotateRight((ulong)offset * inverse, shift);
+
+    /// <summary>The inverse modulo 2^64 of the odd part of <paramref name="size"/> (size ≥ 1).</summary>
+    public static ulong InverseOf(uint size)
+    {
+        ulong odd = size >> BitOperations.TrailingZeroCount(size);
+
+        // Newton's iteration x ← x·(2 − odd·x) doubles the number of correct low bits; odd is its own inverse
+        // modulo 8 (3 bits), so five steps give 96 ≥ 64.
+        ulong x = odd;
+        for (int i = 0; i < 5; i++)
+        {
+            x *= 2 - (odd * x);
+        }
+
+        return x;
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Allocator.Heap;
 using Xunit;
 
@@ -38,16 +39,38 @@ public class SizeClassesTests
     }
 
     [Fact]
-    public void MultiplyShiftDivisionIsExactForEveryClassAndOffset()
+    public void BlockIndexIsExactForEveryClassAndOffset()
     {
+        const int segment = 1 << 22;
         foreach (uint size in SizeClasses.Sizes)
         {
-            ulong magic = ((1UL << 42) / size) + 1;
-            for (ulong offset = 0; offset < (1UL << 22); offset += 16)
+            ulong inverse = Page.InverseOf(size);
+            Assert.Equal(1UL, inverse * (size >> BitOperations.TrailingZeroCount(size)));
+            int shift = BitOperations.TrailingZeroCount(size);
+            int capacity = (int)(segment / size);
+
+            // Every 16-byte offset of a segment, and every offset near the first blocks; then offsets before the
+            // start (wrapped) and past the capacity.
+            for (ulong offset = 0; offset < segment; offset += offset < 4 * size ? 1UL : 16UL)
             {
-                ulong q = (offset * magic) >> 42;
-                Assert.True(q == offset / size, $"class {size}, offset {offset}: {q} != {offset / size}");
+                long expected = offset % size == 0 && offset / size < (ulong)capacity ? (long)(offset / size) : -1;
+                long actual = Page.IndexAt((nuint)offset, inverse, shift, capacity);
+                if (actual != expected)
+                {
+                    Assert.Fail($"class {size}, offset {offset}: {actual}, expected {expected}");
+                }
             }
+
+            for (ulong back = 1; back <= 4 * size; back += back < 4096 ? 1UL : 16UL)
+            {
+                if (Page.IndexAt((nuint)(0UL - back), inverse, shift, capacity) != -1)
+                {
+                    Assert.Fail($"class {size}, offset -{back} gave a block index");
+                }
+            }
+
+            Assert.Equal(-1, Page.IndexAt((nuint)((ulong)capacity * size), inverse, shift, capacity));
+            Assert.Equal(capacity - 1, Page.IndexAt((nuint)((ulong)(capacity - 1) * size), inverse, shift, capacity));
         }
     }
 }
