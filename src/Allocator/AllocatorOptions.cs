@@ -20,6 +20,10 @@ namespace Allocator;
 /// Most large mappings kept in that cache.</description></item>
 /// <item><term><see cref="LabelMemory"/></term><description><c>ALLOCATOR_LABEL</c> / <c>Allocator.Label</c>: true. Names the allocator's
 /// mappings so /proc/PID/maps shows <c>[anon:allocator-segment]</c> and <c>[anon:allocator-large]</c>.</description></item>
+/// <item><term><see cref="HugePages"/></term><description><c>ALLOCATOR_HUGE_PAGES</c> / <c>Allocator.HugePages</c>: true. Asks
+/// the kernel for transparent huge pages (madvise MADV_HUGEPAGE) on large blocks of at least 2 MiB: a fresh block
+/// then faults in 2 MiB at a time instead of 4 KiB, several times faster, and uses fewer TLB entries. It has an
+/// effect only where /sys/kernel/mm/transparent_hugepage/enabled is <c>madvise</c> or <c>always</c>.</description></item>
 /// </list>
 /// Values that do not parse are ignored (the default stays), so a typo can never stop a process at start-up.
 /// </remarks>
@@ -39,6 +43,9 @@ public static class AllocatorOptions
 
     /// <summary>True when the allocator labels its mappings for /proc/PID/maps.</summary>
     public static bool LabelMemory { get; } = ReadBool("ALLOCATOR_LABEL", "Allocator.Label", true);
+
+    /// <summary>True when large blocks of at least 2 MiB ask for transparent huge pages.</summary>
+    public static bool HugePages { get; } = ReadBool("ALLOCATOR_HUGE_PAGES", "Allocator.HugePages", true);
 
     private static string? Raw(string variable, string switchName)
     {

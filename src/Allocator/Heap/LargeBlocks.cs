@@ -115,6 +115,11 @@ internal static unsafe class LargeBlocks
                 OsMemory.Name(p, mapped, "allocator-large");
             }
 
+            if (AllocatorOptions.HugePages && mapped >= OsMemory.HugePageSize)
+            {
+                OsMemory.AdviseHugePages(p, mapped);
+            }
+
             using (s_gate.Enter())
             {
                 Register(p, mapped);

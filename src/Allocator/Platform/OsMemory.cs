@@ -130,6 +130,31 @@ internal static unsafe class OsMemory
         return true;
     }
 
+    /// <summary>Size of a transparent huge page on x86-64 and most arm64 kernels.</summary>
+    public const nuint HugePageSize = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// Asks for transparent huge pages (MADV_HUGEPAGE) on the whole 2 MiB-aligned windows inside a range; false
+    /// when the range holds none or the kernel refuses (no THP support). Advice only: nothing changes on failure.
+    /// </summary>
+    public static bool AdviseHugePages(void* p, nuint size)
+    {
+        nuint start = ((nuint)p + HugePageSize - 1) & ~(HugePageSize - 1);
+        nuint end = ((nuint)p + size) & ~(HugePageSize - 1);
+        if (end <= start)
+        {
+            return false;
+        }
+
+        if (Libc.madvise((void*)start, end - start, Libc.MADV_HUGEPAGE) != 0)
+        {
+            t_lastErrno = Marshal.GetLastPInvokeError();
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// Resizes a mapping with mremap, moving it if needed; null on failure (the old mapping is then intact).
     /// </summary>

@@ -45,6 +45,34 @@ public unsafe class LargeBlocksTests
     }
 
     [Fact]
+    public void FreshLargeBlocksOfTwoMebibytesOrMoreAskForHugePages()
+    {
+        // madvise(MADV_HUGEPAGE) shows as "hg" in the area's VmFlags; a kernel without transparent huge pages
+        // refuses the advice, and the allocator goes on without it.
+        bool kernelHasThp = File.Exists("/sys/kernel/mm/transparent_hugepage/enabled");
+        NativeAllocator.Collect(true);
+        byte* big = (byte*)NativeAllocator.Alloc(8 << 20);
+        byte* small = (byte*)NativeAllocator.Alloc(1 << 20);
+        try
+        {
+            var map = Allocator.Mapping.ProcessMemoryMap.ReadCurrent(includeUsage: true);
+            var bigArea = map.Find((nuint)(big + (4 << 20)));
+            var smallArea = map.Find((nuint)small);
+            Assert.NotNull(bigArea);
+            Assert.NotNull(smallArea);
+            Assert.Equal(kernelHasThp, bigArea.Usage!.VmFlags.Contains("hg"));
+            Assert.DoesNotContain("hg", smallArea.Usage!.VmFlags);
+            new Span<byte>(big, 8 << 20).Fill(5);
+            Assert.True(new Span<byte>(big, 8 << 20).IndexOfAnyExcept((byte)5) < 0);
+        }
+        finally
+        {
+            NativeAllocator.Free(big);
+            NativeAllocator.Free(small);
+        }
+    }
+
+    [Fact]
     public void CachedRangesArePurgedAfterTheDelayAndUnmappedLater()
     {
         NativeAllocator.Collect(true);
