@@ -94,7 +94,7 @@ internal static class OwnersCommand
         int disposed = 0;
         foreach (ClrObject obj in heap.EnumerateObjects())
         {
-            if (obj.Type?.Name is not string name || !name.StartsWith(OwnerTypePrefix, StringComparison.Ordinal))
+            if (obj.IsArray || obj.Type?.Name is not string name || !name.StartsWith(OwnerTypePrefix, StringComparison.Ordinal))
             {
                 continue;
             }
