@@ -89,7 +89,7 @@ internal sealed class TargetProgram : IDisposable
             start.ArgumentList.Add(part);
         }
 
-        start.ArgumentList.Add(wrapper.Length > 0 ? WorldReadableToolDll() : ToolDll);
+        start.ArgumentList.Add(wrapper.Length > 0 && !OperatingSystem.IsWindows() ? WorldReadableToolDll() : ToolDll);
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -114,6 +114,7 @@ internal sealed class TargetProgram : IDisposable
     /// The tool where any user can run it: the build output when every directory above it can be entered by others
     /// (as on the development machine), else a copy of its files under the temp directory.
     /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     private static string WorldReadableToolDll()
     {
         const UnixFileMode OthersEnter = UnixFileMode.OtherExecute;
