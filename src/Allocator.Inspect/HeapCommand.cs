@@ -20,7 +20,7 @@ internal static class HeapCommand
 
         if (command.Json)
         {
-            output.WriteLine(JsonSerializer.Serialize(report, InspectJson.Default.HeapReport));
+            output.WriteLine(JsonSerializer.Serialize(report, InspectJson.Output.HeapReport));
             return;
         }
 

@@ -56,7 +56,7 @@ internal static class MapsCommand
         MapsReport report = Build(command.ProcessId, name, ranges);
         if (command.Json)
         {
-            output.WriteLine(JsonSerializer.Serialize(report, InspectJson.Default.MapsReport));
+            output.WriteLine(JsonSerializer.Serialize(report, InspectJson.Output.MapsReport));
             return;
         }
 

@@ -55,7 +55,7 @@ internal static class OwnersCommand
 
         if (command.Json)
         {
-            output.WriteLine(JsonSerializer.Serialize(report, InspectJson.Default.OwnersReport));
+            output.WriteLine(JsonSerializer.Serialize(report, InspectJson.Output.OwnersReport));
             return;
         }
 
