@@ -152,7 +152,7 @@ internal static unsafe class HeapReader
             bool inUse = usable && (header.FreeMask & (1UL << i)) == 0 && page.SizeClass >= 0 && page.SizeClass < rows.Length;
             if (!inUse)
             {
-                pages[i] = new PageReport(i, usable ? "free" : "header", 0, 0, usable ? 0 : 0, 0);
+                pages[i] = new PageReport(i, usable ? "free" : "header", 0, 0, 0, 0);
                 continue;
             }
 

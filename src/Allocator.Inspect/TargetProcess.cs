@@ -76,6 +76,7 @@ internal sealed class TargetProcess : IDisposable
             ClrModule? library = runtime.EnumerateModules().FirstOrDefault(IsLibrary);
             if (library is null)
             {
+                runtime.Dispose();
                 throw new InspectException(InspectException.NoAllocator, $"process {processId} ({name}) is a .NET process, but the {LibraryAssembly} library is not loaded in it");
             }
 
