@@ -15,19 +15,31 @@ public static unsafe class Program
         {
             case "checked":
                 return Checked();
+            case "inspect":
+                return InspectTarget.Run();
+            case "idle":
+                return IdleWithoutLibrary();
             case "serve":
                 return Serve(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
             case "options":
-                Console.WriteLine($"purge-delay-ms: {AllocatorOptions.PurgeDelayMilliseconds}");
-                Console.WriteLine($"checked: {AllocatorOptions.Checked}");
-                Console.WriteLine($"large-cache-bytes: {AllocatorOptions.LargeCacheBytes}");
-                Console.WriteLine($"large-cache-count: {AllocatorOptions.LargeCacheCount}");
-                Console.WriteLine($"label: {AllocatorOptions.LabelMemory}");
-                return 0;
+                return Options();
             default:
-                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, options, serve");
+                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, idle, inspect, options, serve");
                 return 2;
         }
+    }
+
+    /// <summary>
+    /// A .NET process that never loads the Allocator assembly: this method touches none of its types, and the JIT
+    /// loads an assembly only when it compiles a method that uses it. Prints "ready", then waits for standard input.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static int IdleWithoutLibrary()
+    {
+        Console.WriteLine($"pid: {Environment.ProcessId}");
+        Console.WriteLine("ready");
+        Console.In.ReadLine();
+        return 0;
     }
 
     private static void Report(string name, Func<object?> action)
@@ -41,6 +53,16 @@ public static unsafe class Program
         {
             Console.WriteLine($"{name}: {e.GetType().Name}: {e.Message}");
         }
+    }
+
+    private static int Options()
+    {
+        Console.WriteLine($"purge-delay-ms: {AllocatorOptions.PurgeDelayMilliseconds}");
+        Console.WriteLine($"checked: {AllocatorOptions.Checked}");
+        Console.WriteLine($"large-cache-bytes: {AllocatorOptions.LargeCacheBytes}");
+        Console.WriteLine($"large-cache-count: {AllocatorOptions.LargeCacheCount}");
+        Console.WriteLine($"label: {AllocatorOptions.LabelMemory}");
+        return 0;
     }
 
     /// <summary>

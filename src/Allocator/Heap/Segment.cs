@@ -64,7 +64,8 @@ internal unsafe struct Segment
     /// <summary>When the segment became entirely free (Environment.TickCount64), or 0 while any page is in use.</summary>
     public long EmptySince;
 
-    private const int PagesOffset = 128;
+    /// <summary>Offset of page 0's descriptor from the segment's start (the inspector reads descriptors there too).</summary>
+    internal const int PagesOffset = 128;
 
     /// <summary>Descriptor of page <paramref name="index"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -12,7 +12,8 @@ namespace Allocator.Heap;
 internal static unsafe class SegmentMap
 {
     private const int AddressBits = 47;
-    private const nuint Chunks = (nuint)1 << (AddressBits - Segment.Shift);
+    /// <summary>Bits in the map: one per 4 MiB chunk (the map is Chunks / 8 bytes).</summary>
+    internal const nuint Chunks = (nuint)1 << (AddressBits - Segment.Shift);
 
     private static readonly ulong* s_bits = CreateBits();
 
