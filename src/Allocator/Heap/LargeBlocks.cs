@@ -26,7 +26,8 @@ internal static unsafe class LargeBlocks
     private static SpinGate s_gate;
     private static readonly Dictionary<nuint, nuint> s_live = [];
 
-    // Cached free ranges, sorted by address, never adjacent with the same purge state (those are merged).
+    // Cached free ranges, sorted by address, not overlapping; adjacent ranges with the same purge state are merged
+    // (a freed block joins unpurged neighbours, a purged range purged ones).
     private static readonly List<CachedRange> s_cache = [];
 
     // The most recently freed addresses, to tell a double free from a wild pointer.
@@ -407,6 +408,7 @@ internal static unsafe class LargeBlocks
         long delay = force ? 0 : AllocatorOptions.PurgeDelayMilliseconds;
         long next = long.MaxValue;
         List<CachedRange>? evicted = null;
+        List<CachedRange>? toPurge = null;
         using (s_gate.Enter())
         {
             for (int i = s_cache.Count - 1; i >= 0; i--)
@@ -421,11 +423,11 @@ internal static unsafe class LargeBlocks
                 }
                 else if (!r.Purged && age >= delay)
                 {
-                    OsMemory.Purge((void*)r.Address, r.Size);
-                    Interlocked.Increment(ref Arena.s_purgeCalls);
-                    AdjustCommitted(-(long)r.Size, 0);
-                    r.Purged = true;
-                    s_cache[i] = r;
+                    // Taken out while the system call runs outside the gate, so large allocations and frees on
+                    // other threads never wait for a madvise of many megabytes.
+                    s_cache.RemoveAt(i);
+                    s_cachedBytes -= (long)r.Size;
+                    (toPurge ??= []).Add(r);
                     next = Math.Min(next, r.FreedAt + (8 * delay));
                 }
                 else
@@ -436,7 +438,57 @@ internal static unsafe class LargeBlocks
         }
 
         UnmapAll(evicted);
+        if (toPurge is not null)
+        {
+            PurgeAndReturn(toPurge);
+        }
+
         return next;
+    }
+
+    /// <summary>Purges ranges taken out of the cache and puts them back, merged with purged neighbours.</summary>
+    private static void PurgeAndReturn(List<CachedRange> ranges)
+    {
+        foreach (CachedRange r in ranges)
+        {
+            OsMemory.Purge((void*)r.Address, r.Size);
+            Interlocked.Increment(ref Arena.s_purgeCalls);
+            AdjustCommitted(-(long)r.Size, 0);
+        }
+
+        using (s_gate.Enter())
+        {
+            foreach (CachedRange taken in ranges)
+            {
+                CachedRange r = taken;
+                r.Purged = true;
+                int at = 0;
+                while (at < s_cache.Count && s_cache[at].Address < r.Address)
+                {
+                    at++;
+                }
+
+                s_cachedBytes += (long)r.Size;
+                if (at < s_cache.Count && s_cache[at].Purged && s_cache[at].Address == r.End)
+                {
+                    r.Size += s_cache[at].Size;
+                    r.FreedAt = Math.Max(r.FreedAt, s_cache[at].FreedAt);
+                    s_cache.RemoveAt(at);
+                }
+
+                if (at > 0 && s_cache[at - 1].Purged && s_cache[at - 1].End == r.Address)
+                {
+                    CachedRange before = s_cache[at - 1];
+                    before.Size += r.Size;
+                    before.FreedAt = Math.Max(before.FreedAt, r.FreedAt);
+                    s_cache[at - 1] = before;
+                }
+                else
+                {
+                    s_cache.Insert(at, r);
+                }
+            }
+        }
     }
 
     private static void UnmapAll(List<CachedRange>? ranges)
