@@ -61,7 +61,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         _clearOnRent = options.ClearOnRent;
         _byteBudget = options.ByteBudget;
         _isShared = isShared;
-        _state = new PoolState($"Allocator.Buffers.NativeMemoryPool<{typeof(T).Name}>", sizeof(T), options.ClearOnReturn, options.Checked);
+        _state = new PoolState($"Allocator.Buffers.NativeMemoryPool<{typeof(T).Name}>", sizeof(T), options.ClearOnReturn, options.Checked, hasBudget: options.ByteBudget != long.MaxValue);
     }
 
     /// <summary>
@@ -120,24 +120,26 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
             CheckBudget(bytes);
         }
 
-        NativeBlock block = BlockCache.Take(bytes);
+        ThreadCache cache = ThreadCache.Current;
+        NativeBlock block = BlockCache.Take(cache, bytes);
         int length = (int)Math.Min(block.Size / (nuint)sizeof(T), int.MaxValue);
         long lengthBytes = (long)length * sizeof(T);
-        if (!_state.Counters.TryRent(lengthBytes, _byteBudget))
+        if (_byteBudget != long.MaxValue && !_state.Counters.TryReserve(lengthBytes, _byteBudget))
         {
-            BlockCache.Give(block);
-            ThrowHelper.ThrowOverBudget(lengthBytes, _state.Counters.Outstanding, _byteBudget);
+            BlockCache.Give(cache, block);
+            ThrowHelper.ThrowOverBudget(lengthBytes, _state.Counters.BudgetOutstanding, _byteBudget);
         }
 
+        ThreadCounters renter = _state.Counters.Rent(cache, lengthBytes);
         if (_clearOnRent)
         {
             NativeAllocator.Clear((void*)block.Pointer, (nuint)lengthBytes);
         }
 
-        if (block.Pool != _state)
+        if (block.Renter != renter)
         {
-            // A block cached on this thread usually comes back to the pool that last rented it: skip the write barrier.
-            block.Pool = _state;
+            // A block cached on this thread usually comes back to the thread and pool that last rented it: skip the write barrier.
+            block.Renter = renter;
         }
 
         block.Length = length;
@@ -183,7 +185,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CheckBudget(nuint bytes)
     {
-        long outstanding = _state.Counters.Outstanding;
+        long outstanding = _state.Counters.BudgetOutstanding;
         if (outstanding + (long)bytes > _byteBudget)
         {
             ThrowHelper.ThrowOverBudget((long)bytes, outstanding, _byteBudget);
