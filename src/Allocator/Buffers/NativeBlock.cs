@@ -37,8 +37,8 @@ internal sealed unsafe class NativeBlock
     /// <summary>The renting thread's counters of the renting pool while rented; afterwards the last ones (kept, so that the next rent by the same thread and pool writes nothing).</summary>
     public ThreadCounters? Renter;
 
-    /// <summary>The renting owner's length in elements, while rented.</summary>
-    public int Length;
+    /// <summary>The renting owner's length in bytes (its elements × their size), while rented.</summary>
+    public long Bytes;
 
     /// <summary>Where it was rented, while rented by a pool in checked mode.</summary>
     public StackTrace? RentStack;

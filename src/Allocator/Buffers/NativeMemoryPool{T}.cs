@@ -38,7 +38,10 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
     private readonly bool _clearOnRent;
     private readonly long _byteBudget;
     private readonly bool _isShared;
+    private readonly bool _hasBudget;
+    private readonly bool _isChecked;
     private readonly PoolState _state;
+    private readonly PoolCounters _counters;
     private volatile bool _disposed;
 
     /// <summary>Makes an independent pool with its own settings and statistics.</summary>
@@ -61,7 +64,10 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         _clearOnRent = options.ClearOnRent;
         _byteBudget = options.ByteBudget;
         _isShared = isShared;
-        _state = new PoolState($"Allocator.Buffers.NativeMemoryPool<{typeof(T).Name}>", sizeof(T), options.ClearOnReturn, options.Checked, hasBudget: options.ByteBudget != long.MaxValue);
+        _hasBudget = options.ByteBudget != long.MaxValue;
+        _isChecked = options.Checked;
+        _state = new PoolState($"Allocator.Buffers.NativeMemoryPool<{typeof(T).Name}>", sizeof(T), options.ClearOnReturn, options.Checked, _hasBudget);
+        _counters = _state.Counters;
     }
 
     /// <summary>
@@ -81,7 +87,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
     public int DefaultBufferSize => _defaultBufferSize;
 
     /// <summary>True when rents record their stack trace (<see cref="NativeMemoryPoolOptions.Checked"/>).</summary>
-    public bool IsChecked => _state.IsChecked;
+    public bool IsChecked => _isChecked;
 
     /// <summary>
     /// Rents a native block of at least <paramref name="minBufferSize"/> elements. The owner's <c>Memory.Length</c>
@@ -115,7 +121,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         }
 
         nuint bytes = (nuint)minBufferSize * (nuint)sizeof(T);
-        if (_byteBudget != long.MaxValue)
+        if (_hasBudget)
         {
             CheckBudget(bytes);
         }
@@ -124,13 +130,13 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         NativeBlock block = BlockCache.Take(cache, bytes);
         int length = (int)Math.Min(block.Size / (nuint)sizeof(T), int.MaxValue);
         long lengthBytes = (long)length * sizeof(T);
-        if (_byteBudget != long.MaxValue && !_state.Counters.TryReserve(lengthBytes, _byteBudget))
+        if (_hasBudget && !_counters.TryReserve(lengthBytes, _byteBudget))
         {
             BlockCache.Give(cache, block);
-            ThrowHelper.ThrowOverBudget(lengthBytes, _state.Counters.BudgetOutstanding, _byteBudget);
+            ThrowHelper.ThrowOverBudget(lengthBytes, _counters.BudgetOutstanding, _byteBudget);
         }
 
-        ThreadCounters renter = _state.Counters.Rent(cache, lengthBytes);
+        ThreadCounters renter = _counters.Rent(cache, lengthBytes);
         if (_clearOnRent)
         {
             NativeAllocator.Clear((void*)block.Pointer, (nuint)lengthBytes);
@@ -142,9 +148,9 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
             block.Renter = renter;
         }
 
-        block.Length = length;
+        block.Bytes = lengthBytes;
         block.InUse = true;
-        if (_state.IsChecked)
+        if (_isChecked)
         {
             block.RentStack = new StackTrace(1, fNeedFileInfo: true);
         }
@@ -185,7 +191,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CheckBudget(nuint bytes)
     {
-        long outstanding = _state.Counters.BudgetOutstanding;
+        long outstanding = _counters.BudgetOutstanding;
         if (outstanding + (long)bytes > _byteBudget)
         {
             ThrowHelper.ThrowOverBudget((long)bytes, outstanding, _byteBudget);

@@ -85,7 +85,7 @@ internal sealed class PoolCounters
 
     /// <summary>Counts the dispose, on the thread of <paramref name="cache"/>, of a block of <paramref name="bytes"/> rented by <paramref name="renter"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Return(ThreadCounters renter, ThreadCache cache, long bytes)
+    public static void Return(ThreadCounters renter, ThreadCache cache, long bytes)
     {
         if (renter.Cache == cache)
         {
@@ -96,12 +96,10 @@ internal sealed class PoolCounters
         {
             ReturnRemote(renter, bytes);
         }
-
-        if (_hasBudget)
-        {
-            Interlocked.Add(ref _outstandingBytes, -bytes);
-        }
     }
+
+    /// <summary>For a pool with a budget: gives back what <see cref="TryReserve"/> reserved for a returned block.</summary>
+    public void ReleaseBudget(long bytes) => Interlocked.Add(ref _outstandingBytes, -bytes);
 
     /// <summary>Counts a finalized (leaked) owner of <paramref name="bytes"/> rented by <paramref name="renter"/>.</summary>
     public void Leak(ThreadCounters renter, long bytes)

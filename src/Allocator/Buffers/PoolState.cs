@@ -15,10 +15,12 @@ internal sealed unsafe class PoolState
     private readonly int _elementSize;
     private readonly bool _clearOnReturn;
     private readonly bool _isChecked;
+    private readonly bool _hasBudget;
     private readonly PoolCounters _counters;
 
     public PoolState(string poolName, int elementSize, bool clearOnReturn, bool isChecked, bool hasBudget)
     {
+        _hasBudget = hasBudget;
         _poolName = poolName;
         _elementSize = elementSize;
         _clearOnReturn = clearOnReturn;
@@ -38,7 +40,7 @@ internal sealed unsafe class PoolState
     {
         ThreadCounters renter = block.Renter!;
         PoolState pool = renter.State;
-        long bytes = (long)block.Length * pool._elementSize;
+        long bytes = block.Bytes;
         if (pool._clearOnReturn)
         {
             NativeAllocator.Clear((void*)block.Pointer, (nuint)bytes);
@@ -51,7 +53,12 @@ internal sealed unsafe class PoolState
         }
 
         ThreadCache cache = ThreadCache.Current;
-        pool._counters.Return(renter, cache, bytes);
+        PoolCounters.Return(renter, cache, bytes);
+        if (pool._hasBudget)
+        {
+            pool._counters.ReleaseBudget(bytes);
+        }
+
         BlockCache.Give(cache, block);
     }
 
@@ -60,7 +67,7 @@ internal sealed unsafe class PoolState
     {
         try
         {
-            long bytes = (long)block.Length * _elementSize;
+            long bytes = block.Bytes;
             if (_clearOnReturn)
             {
                 NativeAllocator.Clear(pointer, (nuint)bytes);
@@ -68,7 +75,7 @@ internal sealed unsafe class PoolState
 
             NativeAllocator.Free(pointer);
             _counters.Leak(renter, bytes);
-            var leak = new NativeMemoryLeak(block.Length, bytes, block.RentStack?.ToString());
+            var leak = new NativeMemoryLeak((int)(bytes / _elementSize), bytes, block.RentStack?.ToString());
             lock (_recentLeaks)
             {
                 if (_recentLeaks.Count == RecentLeakCount)
