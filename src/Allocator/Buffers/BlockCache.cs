@@ -45,33 +45,27 @@ internal static unsafe class BlockCache
 
     static BlockCache() => Gen2Callback.Register(() => Trim(all: false));
 
-    /// <summary>The bucket for a request of <paramref name="bytes"/>, and the (least) size of its blocks; -1 when too large to cache.</summary>
+    /// <summary>The bucket for a request of <paramref name="bytes"/>; -1 when too large to cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Bucket(nuint bytes, out nuint size)
+    public static int Bucket(nuint bytes)
     {
         if (bytes <= SizeClasses.MaxSize)
         {
-            int c = SizeClasses.Index(bytes);
-            size = SizeClasses.Sizes[c];
-            return c;
+            return SizeClasses.Index(bytes);
         }
 
-        if (bytes <= MaxCachedSize)
-        {
-            int shift = BitOperations.Log2(bytes - 1) + 1;
-            size = (nuint)1 << shift;
-            return SizeClasses.Count + shift - MaxSizeShift - 1;
-        }
-
-        size = bytes;
-        return -1;
+        return bytes <= MaxCachedSize ? SizeClasses.Count + BitOperations.Log2(bytes - 1) - MaxSizeShift : -1;
     }
+
+    /// <summary>The (least) size of the blocks of <paramref name="bucket"/>; for -1, <paramref name="bytes"/> itself.</summary>
+    public static nuint BucketSize(int bucket, nuint bytes) =>
+        bucket < 0 ? bytes : bucket < SizeClasses.Count ? SizeClasses.Sizes[bucket] : (nuint)SizeClasses.MaxSize << (bucket - SizeClasses.Count + 1);
 
     /// <summary>A block of at least <paramref name="bytes"/>: this thread's slot, else the shared stack, else a new one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static NativeBlock Take(ThreadCache cache, nuint bytes)
     {
-        int bucket = Bucket(bytes, out nuint size);
+        int bucket = Bucket(bytes);
         if (bucket >= 0)
         {
             if (cache.TryEnter())
@@ -89,7 +83,7 @@ internal static unsafe class BlockCache
             cache.Exit();
         }
 
-        return TakeSlow(bucket, size);
+        return TakeSlow(bucket, bytes);
     }
 
     /// <summary>Takes back a block no longer rented: into this thread's slot, else the shared stack, else freed.</summary>
@@ -137,8 +131,9 @@ internal static unsafe class BlockCache
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static NativeBlock TakeSlow(int bucket, nuint size)
+    private static NativeBlock TakeSlow(int bucket, nuint bytes)
     {
+        nuint size = BucketSize(bucket, bytes);
         if (bucket < 0)
         {
             void* large = NativeAllocator.Alloc(size);
@@ -212,7 +207,7 @@ internal static unsafe class BlockCache
                     spin.SpinOnce();
                 }
 
-                NativeBlock?[] slots = cache.Slots;
+                Span<NativeBlock?> slots = cache.Slots;
                 for (int i = 0; i < slots.Length; i++)
                 {
                     NativeBlock? block = slots[i];

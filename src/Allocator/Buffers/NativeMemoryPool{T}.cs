@@ -40,6 +40,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
     private readonly bool _isShared;
     private readonly bool _hasBudget;
     private readonly bool _isChecked;
+    private readonly bool _plainRent;
     private readonly PoolState _state;
     private readonly PoolCounters _counters;
     private volatile bool _disposed;
@@ -66,6 +67,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         _isShared = isShared;
         _hasBudget = options.ByteBudget != long.MaxValue;
         _isChecked = options.Checked;
+        _plainRent = !_hasBudget && !_clearOnRent && !_isChecked;
         _state = new PoolState($"Allocator.Buffers.NativeMemoryPool<{typeof(T).Name}>", sizeof(T), options.ClearOnReturn, options.Checked, _hasBudget);
         _counters = _state.Counters;
     }
@@ -130,18 +132,12 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         NativeBlock block = BlockCache.Take(cache, bytes);
         int length = (int)Math.Min(block.Size / (nuint)sizeof(T), int.MaxValue);
         long lengthBytes = (long)length * sizeof(T);
-        if (_hasBudget && !_counters.TryReserve(lengthBytes, _byteBudget))
+        if (!_plainRent)
         {
-            BlockCache.Give(cache, block);
-            ThrowHelper.ThrowOverBudget(lengthBytes, _counters.BudgetOutstanding, _byteBudget);
+            PrepareUnusual(cache, block, lengthBytes);
         }
 
         ThreadCounters renter = _counters.Rent(cache, lengthBytes);
-        if (_clearOnRent)
-        {
-            NativeAllocator.Clear((void*)block.Pointer, (nuint)lengthBytes);
-        }
-
         if (block.Renter != renter)
         {
             // A block cached on this thread usually comes back to the thread and pool that last rented it: skip the write barrier.
@@ -150,11 +146,6 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
 
         block.Bytes = lengthBytes;
         block.InUse = true;
-        if (_isChecked)
-        {
-            block.RentStack = new StackTrace(1, fNeedFileInfo: true);
-        }
-
         return new NativeMemoryOwner<T>(block, length);
     }
 
@@ -186,6 +177,28 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
 
         ThrowHelper.ThrowRentSize(minBufferSize, _maxBufferSize);
         return 0;
+    }
+
+    /// <summary>The rare parts of a rent: the budget's reservation, clearing, the rent's stack in checked mode.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PrepareUnusual(ThreadCache cache, NativeBlock block, long bytes)
+    {
+        if (_hasBudget && !_counters.TryReserve(bytes, _byteBudget))
+        {
+            BlockCache.Give(cache, block);
+            ThrowHelper.ThrowOverBudget(bytes, _counters.BudgetOutstanding, _byteBudget);
+        }
+
+        if (_clearOnRent)
+        {
+            NativeAllocator.Clear((void*)block.Pointer, (nuint)bytes);
+        }
+
+        if (_isChecked)
+        {
+            // Skips this method and RentOwner: the stack starts at Rent or at its caller.
+            block.RentStack = new StackTrace(2, fNeedFileInfo: true);
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

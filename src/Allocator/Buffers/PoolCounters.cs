@@ -236,6 +236,9 @@ internal sealed class ThreadCounters(PoolCounters pool, PoolState state, ThreadC
     public readonly PoolCounters Pool = pool;
     public readonly PoolState State = state;
     public readonly ThreadCache Cache = cache;
+
+    /// <summary>A copy of <see cref="PoolState.PlainReturn"/>, one load closer to the returning owner.</summary>
+    public readonly bool PlainReturn = state.PlainReturn;
     public long Rents;
     public long RentedBytes;
     public long Returns;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Allocator.Buffers;
 
@@ -35,30 +36,23 @@ internal sealed unsafe class PoolState
 
     public PoolCounters Counters => _counters;
 
+    /// <summary>True when a return has nothing to do but count and cache: no clearing, no rent stack, no budget.</summary>
+    public bool PlainReturn => !_clearOnReturn && !_isChecked && !_hasBudget;
+
     /// <summary>Called by an owner's Dispose, which has taken <paramref name="block"/> from it, on any thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Return(NativeBlock block)
     {
         ThreadCounters renter = block.Renter!;
-        PoolState pool = renter.State;
         long bytes = block.Bytes;
-        if (pool._clearOnReturn)
+        if (!renter.PlainReturn)
         {
-            NativeAllocator.Clear((void*)block.Pointer, (nuint)bytes);
+            renter.State.ReturnUnusual(block, bytes);
         }
 
         block.InUse = false;
-        if (pool._isChecked)
-        {
-            block.RentStack = null;
-        }
-
         ThreadCache cache = ThreadCache.Current;
         PoolCounters.Return(renter, cache, bytes);
-        if (pool._hasBudget)
-        {
-            pool._counters.ReleaseBudget(bytes);
-        }
-
         BlockCache.Give(cache, block);
     }
 
@@ -96,6 +90,25 @@ internal sealed unsafe class PoolState
         catch (Exception)
         {
             // A finalizer must not throw: that would end the process.
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReturnUnusual(NativeBlock block, long bytes)
+    {
+        if (_clearOnReturn)
+        {
+            NativeAllocator.Clear((void*)block.Pointer, (nuint)bytes);
+        }
+
+        if (_isChecked)
+        {
+            block.RentStack = null;
+        }
+
+        if (_hasBudget)
+        {
+            _counters.ReleaseBudget(bytes);
         }
     }
 

@@ -23,7 +23,8 @@ internal sealed class ThreadCache
     private static ThreadCache? t_current;
 
     /// <summary>One cached block per bucket, or null. Read and written only between <see cref="TryEnter"/> and <see cref="Exit"/>, or by the trimmer while it holds <see cref="Locked"/>.</summary>
-    public readonly NativeBlock?[] Slots = new NativeBlock?[BlockCache.BucketCount];
+    /// <remarks>Inline in this object, so a slot is one load from the cache, with no array to reach first.</remarks>
+    public SlotArray Slots;
 
     /// <summary>The thread this cache belongs to.</summary>
     public readonly Thread Thread = Thread.CurrentThread;
@@ -71,4 +72,11 @@ internal sealed class ThreadCache
         t_current = cache;
         return cache;
     }
+}
+
+/// <summary>One slot per <see cref="BlockCache"/> bucket, stored inline in its <see cref="ThreadCache"/>.</summary>
+[InlineArray(BlockCache.BucketCount)]
+internal struct SlotArray
+{
+    private NativeBlock? _slot;
 }
