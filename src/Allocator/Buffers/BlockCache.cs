@@ -87,25 +87,24 @@ internal static unsafe class BlockCache
     }
 
     /// <summary>Takes back a block no longer rented: into this thread's slot, else the shared stack, else freed.</summary>
+    /// <remarks>
+    /// Needs no handshake with the trimmer: it only fills an empty slot, and the trimmer only empties full ones, so
+    /// a slot this thread sees empty stays empty until this thread fills it (the trimmer then either misses the
+    /// block or takes it whole, and this thread no longer touches it).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Give(ThreadCache cache, NativeBlock block)
     {
         int bucket = block.Bucket;
         if (bucket >= 0)
         {
-            block.Epoch = s_epoch;
-            if (cache.TryEnter())
+            ref NativeBlock? slot = ref cache.Slots[bucket];
+            if (slot is null)
             {
-                ref NativeBlock? slot = ref cache.Slots[bucket];
-                if (slot is null)
-                {
-                    slot = block;
-                    cache.Exit();
-                    return;
-                }
+                block.Epoch = s_epoch;
+                Volatile.Write(ref slot, block);
+                return;
             }
-
-            cache.Exit();
         }
 
         GiveSlow(block);

@@ -9,8 +9,9 @@ namespace Allocator.Buffers;
 /// </summary>
 /// <remarks>
 /// <para><b>Slots without interlocked instructions.</b> Only this thread fills and empties <see cref="Slots"/>, with
-/// plain loads and stores, between <see cref="TryEnter"/> and <see cref="Exit"/>; the trimmer, on another thread,
-/// may empty them only while it holds <see cref="Locked"/>. The two sides form an asymmetric Dekker handshake:
+/// plain loads and stores; the trimmer, on another thread, may empty them only while it holds <see cref="Locked"/>.
+/// Filling an empty slot needs no protection (the trimmer never fills one, so an empty slot stays empty until this
+/// thread fills it); emptying one happens between <see cref="TryEnter"/> and <see cref="Exit"/>. The two sides form an asymmetric Dekker handshake:
 /// this thread stores <see cref="Busy"/> = 1, then loads <see cref="Locked"/>; the trimmer stores
 /// <see cref="Locked"/> = 1, runs <see cref="Interlocked.MemoryBarrierProcessWide"/> (a <c>membarrier</c> that makes
 /// every running thread execute a full fence), then loads <see cref="Busy"/> and waits for it to be 0. Either the
@@ -22,7 +23,7 @@ internal sealed class ThreadCache
     [ThreadStatic]
     private static ThreadCache? t_current;
 
-    /// <summary>One cached block per bucket, or null. Read and written only between <see cref="TryEnter"/> and <see cref="Exit"/>, or by the trimmer while it holds <see cref="Locked"/>.</summary>
+    /// <summary>One cached block per bucket, or null. Emptied only between <see cref="TryEnter"/> and <see cref="Exit"/>, or by the trimmer while it holds <see cref="Locked"/>.</summary>
     /// <remarks>Inline in this object, so a slot is one load from the cache, with no array to reach first.</remarks>
     public SlotArray Slots;
 
