@@ -87,7 +87,7 @@ internal sealed class PoolCounters
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Return(ThreadCounters renter, ThreadCache cache, long bytes)
     {
-        if (renter.Cache == cache)
+        if (renter.Thread == cache.Thread)
         {
             Volatile.Write(ref renter.Returns, renter.Returns + 1);
             Volatile.Write(ref renter.ReturnedBytes, renter.ReturnedBytes + bytes);
@@ -200,11 +200,11 @@ internal sealed class PoolCounters
             for (int i = _threads.Count - 1; i >= 0; i--)
             {
                 ThreadCounters counters = _threads[i];
-                if (counters.Cache == cache)
+                if (counters.Thread == cache.Thread)
                 {
                     found = counters;
                 }
-                else if (!counters.Cache.Thread.IsAlive && counters.IsSettled)
+                else if (!counters.Thread.IsAlive && counters.IsSettled)
                 {
                     // An exited thread never writes again, and with every block it rented back nobody else will.
                     _retiredRents += counters.Rents;
@@ -235,7 +235,8 @@ internal sealed class ThreadCounters(PoolCounters pool, PoolState state, ThreadC
 {
     public readonly PoolCounters Pool = pool;
     public readonly PoolState State = state;
-    public readonly ThreadCache Cache = cache;
+    /// <summary>The thread; not its <see cref="ThreadCache"/>, which must become unreachable when the thread exits (its cached blocks are then freed by their finalizers).</summary>
+    public readonly Thread Thread = cache.Thread;
 
     /// <summary>A copy of <see cref="PoolState.PlainReturn"/>, one load closer to the returning owner.</summary>
     public readonly bool PlainReturn = state.PlainReturn;
