@@ -209,7 +209,7 @@ internal static unsafe class BlockCache
                 Span<NativeBlock?> slots = cache.Slots;
                 for (int i = 0; i < slots.Length; i++)
                 {
-                    NativeBlock? block = slots[i];
+                    NativeBlock? block = Volatile.Read(ref slots[i]);
                     if (block is not null && (all || epoch - block.Epoch > 1))
                     {
                         slots[i] = null;

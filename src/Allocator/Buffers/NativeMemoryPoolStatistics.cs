@@ -31,9 +31,10 @@ public sealed class NativeMemoryPoolStatistics
 
     /// <summary>The highest <see cref="OutstandingBytes"/> seen.</summary>
     /// <remarks>
-    /// Exact for a pool with a <see cref="NativeMemoryPoolOptions.ByteBudget"/>, and for any pool while one thread at
-    /// a time rents from it. Otherwise it is sampled whenever a thread's own outstanding bytes reach a new high, so a
-    /// moment when several threads each hold less than their own high, but together more than ever, can be missed.
+    /// Exact for a pool with a <see cref="NativeMemoryPoolOptions.ByteBudget"/>, and for any pool that one thread rents
+    /// from (any thread may dispose). With several renting threads it is sampled whenever a thread's own outstanding
+    /// bytes pass their previous high, so a moment when several threads each hold less than their own high, but
+    /// together more than ever, can be missed.
     /// </remarks>
     public long PeakOutstandingBytes { get; init; }
 

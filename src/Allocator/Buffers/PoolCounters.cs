@@ -16,10 +16,10 @@ namespace Allocator.Buffers;
 /// their blocks are back.</para>
 /// <para><b>Peak.</b> A pool with a byte budget needs the outstanding bytes at every rent anyway: it keeps them in
 /// one interlocked counter, and its peak is exact. A pool without one samples: when a thread's own outstanding bytes
-/// pass their previous high, it sums every thread's outstanding bytes and raises the peak to that. With one thread
-/// renting at a time this is exact (the peak can only be reached at such a rent); with several renting at once, a
-/// moment when each holds less than its own high but their sum is a new peak can be missed. A steady rent-and-return
-/// loop reaches its high once and then never takes this path.</para>
+/// pass their previous high, it sums every thread's outstanding bytes and raises the peak to that. When one thread
+/// rents from the pool this is exact (its own outstanding bytes are the pool's, so a new peak is a new high of its
+/// own); with several renting threads, a moment when each holds less than its own high but their sum is a new peak
+/// can be missed. A steady rent-and-return loop reaches its high once and then never takes this path.</para>
 /// </remarks>
 internal sealed class PoolCounters
 {

@@ -32,8 +32,6 @@ internal sealed unsafe class PoolState
     /// <summary>Raised for each leaked owner; see <see cref="NativeMemoryPool{T}.LeakDetected"/>.</summary>
     public Action<NativeMemoryLeak>? LeakDetected;
 
-    public bool IsChecked => _isChecked;
-
     public PoolCounters Counters => _counters;
 
     /// <summary>True when a return has nothing to do but count and cache: no clearing, no rent stack, no budget.</summary>
@@ -93,6 +91,7 @@ internal sealed unsafe class PoolState
         }
     }
 
+    /// <summary>The rare parts of a return: clearing, dropping the rent's stack, giving back the budget.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReturnUnusual(NativeBlock block, long bytes)
     {
