@@ -152,7 +152,7 @@ public class PoolConcurrencyTests : PoolTestBase
         // The trimmer empties the threads' plain cache slots through the asymmetric handshake while they use them:
         // a block freed by both sides would throw "double free", one handed to two owners would mix their contents.
         using var pool = new NativeMemoryPool<byte>();
-        const int PerThread = 20_000;
+        const int PerThread = 100_000;
         int threads = 2;
         using var done = new CancellationTokenSource();
         var errors = new ConcurrentQueue<string>();
@@ -168,11 +168,11 @@ public class PoolConcurrencyTests : PoolTestBase
             var held = new Queue<(IMemoryOwner<byte> Owner, byte Seed)>();
             for (int i = 0; i < PerThread; i++)
             {
-                IMemoryOwner<byte> owner = pool.Rent(i % 3 == 0 ? 4096 : 100);
+                IMemoryOwner<byte> owner = pool.Rent(i % 3 == 0 ? 1024 : 100);
                 byte seed = (byte)((i * 31) + t);
                 owner.Memory.Span.Fill(seed);
                 held.Enqueue((owner, seed));
-                if (held.Count > 2)
+                if (held.Count > 1)
                 {
                     (IMemoryOwner<byte> old, byte oldSeed) = held.Dequeue();
                     if (old.Memory.Span.IndexOfAnyExcept(oldSeed) >= 0)
