@@ -5,7 +5,8 @@ namespace Allocator.Benchmarks.Pool;
 
 /// <summary>
 /// Where the time of a native rent goes: the allocator's block alone, a plain 40-byte object, the same object with
-/// a finalizer (allocated, then GC.SuppressFinalize), and the pool's interlocked counters. Explains the design of
+/// a finalizer (allocated, then GC.SuppressFinalize), and interlocked additions (what shared counters would cost;
+/// the pool's are per thread). Explains the design of
 /// <see cref="NativeMemoryOwner{T}"/> (see README).
 /// </summary>
 [MemoryDiagnoser]

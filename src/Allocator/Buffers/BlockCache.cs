@@ -15,8 +15,9 @@ namespace Allocator.Buffers;
 /// 52 size classes up to 256 KiB (so a cached block's size is exactly what the allocator would give) and four
 /// powers of two above: 512 KiB, 1, 2 and 4 MiB (a block in one is at least that size; it keeps its mapping's
 /// usable size). Larger blocks are not cached.</para>
-/// <para>Slots are taken and filled with one interlocked exchange, because the trimmer takes blocks from other
-/// threads' slots: the exchange makes sure exactly one side gets each block.</para>
+/// <para>A thread's slots live in its <see cref="ThreadCache"/> and are taken and filled with plain loads and
+/// stores; the trimmer, which empties other threads' slots, coordinates with them through the handshake described
+/// there (an asymmetric barrier), so that exactly one side gets each block and only trimming pays for a fence.</para>
 /// <para><b>Trimming.</b> After each Gen2 GC, every cached block that has not been returned since the previous
 /// trim is freed. A thread that exits leaves its slots unreachable; their blocks' finalizers free them.
 /// <see cref="Drain"/> frees everything at once.</para>
@@ -38,71 +39,79 @@ internal static unsafe class BlockCache
     private const int MaxSizeShift = 18; // log2(SizeClasses.MaxSize)
 
     private static readonly SharedStack[] s_shared = CreateShared();
-    private static readonly ConditionalWeakTable<NativeBlock?[], object?> s_allSlots = new();
+    private static readonly ConditionalWeakTable<ThreadCache, object?> s_allCaches = new();
+    private static readonly Lock s_trimLock = new();
     private static int s_epoch;
-
-    [ThreadStatic]
-    private static NativeBlock?[]? t_slots;
 
     static BlockCache() => Gen2Callback.Register(() => Trim(all: false));
 
-    /// <summary>The bucket for a request of <paramref name="bytes"/>, and the (least) size of its blocks; -1 when too large to cache.</summary>
+    /// <summary>The bucket for a request of <paramref name="bytes"/>; -1 when too large to cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Bucket(nuint bytes, out nuint size)
+    public static int Bucket(nuint bytes)
     {
         if (bytes <= SizeClasses.MaxSize)
         {
-            int c = SizeClasses.Index(bytes);
-            size = SizeClasses.Sizes[c];
-            return c;
+            return SizeClasses.Index(bytes);
         }
 
-        if (bytes <= MaxCachedSize)
-        {
-            int shift = BitOperations.Log2(bytes - 1) + 1;
-            size = (nuint)1 << shift;
-            return SizeClasses.Count + shift - MaxSizeShift - 1;
-        }
-
-        size = bytes;
-        return -1;
+        return bytes <= MaxCachedSize ? SizeClasses.Count + BitOperations.Log2(bytes - 1) - MaxSizeShift : -1;
     }
+
+    /// <summary>The (least) size of the blocks of <paramref name="bucket"/>; for -1, <paramref name="bytes"/> itself.</summary>
+    public static nuint BucketSize(int bucket, nuint bytes) =>
+        bucket < 0 ? bytes : bucket < SizeClasses.Count ? SizeClasses.Sizes[bucket] : (nuint)SizeClasses.MaxSize << (bucket - SizeClasses.Count + 1);
 
     /// <summary>A block of at least <paramref name="bytes"/>: this thread's slot, else the shared stack, else a new one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static NativeBlock Take(nuint bytes)
+    public static NativeBlock Take(ThreadCache cache, nuint bytes)
     {
-        int bucket = Bucket(bytes, out nuint size);
-        NativeBlock?[]? slots = t_slots;
-        if (bucket >= 0 && slots is not null)
+        int bucket = Bucket(bytes);
+        if (bucket >= 0)
         {
-            NativeBlock? block = Interlocked.Exchange(ref slots[bucket], null);
-            if (block is not null)
+            if (cache.TryEnter())
             {
-                return block;
+                ref NativeBlock? slot = ref cache.Slots[bucket];
+                NativeBlock? block = slot;
+                if (block is not null)
+                {
+                    slot = null;
+                    cache.Exit();
+                    return block;
+                }
             }
+
+            cache.Exit();
         }
 
-        return TakeSlow(bucket, size);
+        return TakeSlow(bucket, bytes);
     }
 
     /// <summary>Takes back a block no longer rented: into this thread's slot, else the shared stack, else freed.</summary>
+    /// <remarks>
+    /// Needs no handshake with the trimmer: it only fills an empty slot, and the trimmer only empties full ones, so
+    /// a slot this thread sees empty stays empty until this thread fills it (the trimmer then either misses the
+    /// block or takes it whole, and this thread no longer touches it).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Give(NativeBlock block)
+    public static void Give(ThreadCache cache, NativeBlock block)
     {
         int bucket = block.Bucket;
-        NativeBlock?[]? slots = t_slots;
-        if (bucket >= 0 && slots is not null)
+        if (bucket >= 0)
         {
-            block.Epoch = s_epoch;
-            if (Interlocked.CompareExchange(ref slots[bucket], block, null) is null)
+            ref NativeBlock? slot = ref cache.Slots[bucket];
+            if (slot is null)
             {
+                block.Epoch = s_epoch;
+                Volatile.Write(ref slot, block);
                 return;
             }
         }
 
         GiveSlow(block);
     }
+
+    /// <summary>Makes <paramref name="cache"/>'s slots visible to the trimmer; called once per thread.</summary>
+    public static void Register(ThreadCache cache) => s_allCaches.Add(cache, null);
 
     /// <summary>Frees every cached block, of every thread, now.</summary>
     public static void Drain() => Trim(all: true);
@@ -121,15 +130,15 @@ internal static unsafe class BlockCache
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static NativeBlock TakeSlow(int bucket, nuint size)
+    private static NativeBlock TakeSlow(int bucket, nuint bytes)
     {
+        nuint size = BucketSize(bucket, bytes);
         if (bucket < 0)
         {
             void* large = NativeAllocator.Alloc(size);
             return new NativeBlock(large, NativeAllocator.UsableSize(large), -1);
         }
 
-        EnsureSlots();
         if (s_shared[bucket].TryPop() is NativeBlock shared)
         {
             return shared;
@@ -150,31 +159,10 @@ internal static unsafe class BlockCache
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GiveSlow(NativeBlock block)
     {
-        int bucket = block.Bucket;
-        if (bucket >= 0)
+        if (block.Bucket < 0 || !s_shared[block.Bucket].TryPush(block))
         {
-            NativeBlock?[] slots = EnsureSlots();
-            block.Epoch = s_epoch;
-            if (Interlocked.CompareExchange(ref slots[bucket], block, null) is null || s_shared[bucket].TryPush(block))
-            {
-                return;
-            }
+            Release(block);
         }
-
-        Release(block);
-    }
-
-    private static NativeBlock?[] EnsureSlots()
-    {
-        NativeBlock?[]? slots = t_slots;
-        if (slots is null)
-        {
-            slots = new NativeBlock?[BucketCount];
-            s_allSlots.Add(slots, null);
-            t_slots = slots;
-        }
-
-        return slots;
     }
 
     /// <summary>Frees a block taken out of the cache (or never put in) and retires its guard.</summary>
@@ -189,26 +177,47 @@ internal static unsafe class BlockCache
     /// <summary>Frees cached blocks: all of them, or those not returned since the previous trim.</summary>
     private static void Trim(bool all)
     {
-        int epoch = Interlocked.Increment(ref s_epoch);
-        foreach (SharedStack stack in s_shared)
+        lock (s_trimLock)
         {
-            foreach (NativeBlock block in stack.TakeIdle(all ? int.MaxValue : epoch - 1))
+            int epoch = Interlocked.Increment(ref s_epoch);
+            foreach (SharedStack stack in s_shared)
             {
-                Release(block);
-            }
-        }
-
-        foreach (KeyValuePair<NativeBlock?[], object?> entry in s_allSlots)
-        {
-            NativeBlock?[] slots = entry.Key;
-            for (int i = 0; i < slots.Length; i++)
-            {
-                NativeBlock? block = Volatile.Read(ref slots[i]);
-                if (block is not null && (all || epoch - block.Epoch > 1)
-                    && Interlocked.CompareExchange(ref slots[i], null, block) == block)
+                foreach (NativeBlock block in stack.TakeIdle(all ? int.MaxValue : epoch - 1))
                 {
                     Release(block);
                 }
+            }
+
+            // The trimmer's half of the handshake described on ThreadCache: lock every cache, fence every running
+            // thread once, then wait for each owner that was inside its slots to leave them.
+            var caches = new List<ThreadCache>();
+            foreach (KeyValuePair<ThreadCache, object?> entry in s_allCaches)
+            {
+                Volatile.Write(ref entry.Key.Locked, 1);
+                caches.Add(entry.Key);
+            }
+
+            Interlocked.MemoryBarrierProcessWide();
+            foreach (ThreadCache cache in caches)
+            {
+                SpinWait spin = default;
+                while (Volatile.Read(ref cache.Busy) != 0)
+                {
+                    spin.SpinOnce();
+                }
+
+                Span<NativeBlock?> slots = cache.Slots;
+                for (int i = 0; i < slots.Length; i++)
+                {
+                    NativeBlock? block = Volatile.Read(ref slots[i]);
+                    if (block is not null && (all || epoch - block.Epoch > 1))
+                    {
+                        slots[i] = null;
+                        Release(block);
+                    }
+                }
+
+                Volatile.Write(ref cache.Locked, 0);
             }
         }
     }

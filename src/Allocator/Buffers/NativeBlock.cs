@@ -34,11 +34,11 @@ internal sealed unsafe class NativeBlock
     /// <summary>The trim epoch of its last return to the cache, so trimming frees only blocks left idle.</summary>
     public int Epoch;
 
-    /// <summary>The renting pool while rented; afterwards the last one (kept, so that the next rent by the same pool writes nothing).</summary>
-    public PoolState? Pool;
+    /// <summary>The renting thread's counters of the renting pool while rented; afterwards the last ones (kept, so that the next rent by the same thread and pool writes nothing).</summary>
+    public ThreadCounters? Renter;
 
-    /// <summary>The renting owner's length in elements, while rented.</summary>
-    public int Length;
+    /// <summary>The renting owner's length in bytes (its elements × their size), while rented.</summary>
+    public long Bytes;
 
     /// <summary>Where it was rented, while rented by a pool in checked mode.</summary>
     public StackTrace? RentStack;
@@ -60,10 +60,10 @@ internal sealed unsafe class NativeBlock
         }
 
         Pointer = 0;
-        PoolState? pool = Pool;
-        if (InUse && pool is not null)
+        ThreadCounters? renter = Renter;
+        if (InUse && renter is not null)
         {
-            pool.ReturnLeaked(this, (void*)pointer);
+            renter.State.ReturnLeaked(this, renter, (void*)pointer);
         }
         else
         {

@@ -124,7 +124,10 @@ public sealed unsafe class NativeMemoryOwner<T> : MemoryManager<T>, IDisposable
     public void Dispose()
     {
         NativeBlock? block = Interlocked.Exchange(ref _block, null);
-        block?.Pool!.Return(block);
+        if (block is not null)
+        {
+            PoolState.Return(block);
+        }
     }
 
     /// <summary>The same as <see cref="Dispose()"/>.</summary>

@@ -30,6 +30,12 @@ public sealed class NativeMemoryPoolStatistics
     public long OutstandingBytes { get; init; }
 
     /// <summary>The highest <see cref="OutstandingBytes"/> seen.</summary>
+    /// <remarks>
+    /// Exact for a pool with a <see cref="NativeMemoryPoolOptions.ByteBudget"/>, and for any pool that one thread rents
+    /// from (any thread may dispose). With several renting threads it is sampled whenever a thread's own outstanding
+    /// bytes pass their previous high, so a moment when several threads each hold less than their own high, but
+    /// together more than ever, can be missed.
+    /// </remarks>
     public long PeakOutstandingBytes { get; init; }
 
     /// <summary>The most recent leaks (up to 16), oldest first, with their rent stacks in checked mode.</summary>

@@ -38,7 +38,11 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
     private readonly bool _clearOnRent;
     private readonly long _byteBudget;
     private readonly bool _isShared;
+    private readonly bool _hasBudget;
+    private readonly bool _isChecked;
+    private readonly bool _plainRent;
     private readonly PoolState _state;
+    private readonly PoolCounters _counters;
     private volatile bool _disposed;
 
     /// <summary>Makes an independent pool with its own settings and statistics.</summary>
@@ -61,7 +65,11 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         _clearOnRent = options.ClearOnRent;
         _byteBudget = options.ByteBudget;
         _isShared = isShared;
-        _state = new PoolState($"Allocator.Buffers.NativeMemoryPool<{typeof(T).Name}>", sizeof(T), options.ClearOnReturn, options.Checked);
+        _hasBudget = options.ByteBudget != long.MaxValue;
+        _isChecked = options.Checked;
+        _plainRent = !_hasBudget && !_clearOnRent && !_isChecked;
+        _state = new PoolState($"Allocator.Buffers.NativeMemoryPool<{typeof(T).Name}>", sizeof(T), options.ClearOnReturn, options.Checked, _hasBudget);
+        _counters = _state.Counters;
     }
 
     /// <summary>
@@ -81,7 +89,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
     public int DefaultBufferSize => _defaultBufferSize;
 
     /// <summary>True when rents record their stack trace (<see cref="NativeMemoryPoolOptions.Checked"/>).</summary>
-    public bool IsChecked => _state.IsChecked;
+    public bool IsChecked => _isChecked;
 
     /// <summary>
     /// Rents a native block of at least <paramref name="minBufferSize"/> elements. The owner's <c>Memory.Length</c>
@@ -115,38 +123,29 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         }
 
         nuint bytes = (nuint)minBufferSize * (nuint)sizeof(T);
-        if (_byteBudget != long.MaxValue)
+        if (_hasBudget)
         {
             CheckBudget(bytes);
         }
 
-        NativeBlock block = BlockCache.Take(bytes);
+        ThreadCache cache = ThreadCache.Current;
+        NativeBlock block = BlockCache.Take(cache, bytes);
         int length = (int)Math.Min(block.Size / (nuint)sizeof(T), int.MaxValue);
         long lengthBytes = (long)length * sizeof(T);
-        if (!_state.Counters.TryRent(lengthBytes, _byteBudget))
+        if (!_plainRent)
         {
-            BlockCache.Give(block);
-            ThrowHelper.ThrowOverBudget(lengthBytes, _state.Counters.Outstanding, _byteBudget);
+            PrepareUnusual(cache, block, lengthBytes);
         }
 
-        if (_clearOnRent)
+        ThreadCounters renter = _counters.Rent(cache, lengthBytes);
+        if (block.Renter != renter)
         {
-            NativeAllocator.Clear((void*)block.Pointer, (nuint)lengthBytes);
+            // A block cached on this thread usually comes back to the thread and pool that last rented it: skip the write barrier.
+            block.Renter = renter;
         }
 
-        if (block.Pool != _state)
-        {
-            // A block cached on this thread usually comes back to the pool that last rented it: skip the write barrier.
-            block.Pool = _state;
-        }
-
-        block.Length = length;
+        block.Bytes = lengthBytes;
         block.InUse = true;
-        if (_state.IsChecked)
-        {
-            block.RentStack = new StackTrace(1, fNeedFileInfo: true);
-        }
-
         return new NativeMemoryOwner<T>(block, length);
     }
 
@@ -180,10 +179,32 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         return 0;
     }
 
+    /// <summary>The rare parts of a rent: the budget's reservation, clearing, the rent's stack in checked mode.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PrepareUnusual(ThreadCache cache, NativeBlock block, long bytes)
+    {
+        if (_hasBudget && !_counters.TryReserve(bytes, _byteBudget))
+        {
+            BlockCache.Give(cache, block);
+            ThrowHelper.ThrowOverBudget(bytes, _counters.BudgetOutstanding, _byteBudget);
+        }
+
+        if (_clearOnRent)
+        {
+            NativeAllocator.Clear((void*)block.Pointer, (nuint)bytes);
+        }
+
+        if (_isChecked)
+        {
+            // Skips this method and RentOwner: the stack starts at Rent or at its caller.
+            block.RentStack = new StackTrace(2, fNeedFileInfo: true);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CheckBudget(nuint bytes)
     {
-        long outstanding = _state.Counters.Outstanding;
+        long outstanding = _counters.BudgetOutstanding;
         if (outstanding + (long)bytes > _byteBudget)
         {
             ThrowHelper.ThrowOverBudget((long)bytes, outstanding, _byteBudget);
