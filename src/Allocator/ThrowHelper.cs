@@ -13,7 +13,7 @@ internal static unsafe class ThrowHelper
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static ArgumentException NotABlock(void* ptr, string operation, string why)
     {
-        Diagnostics.AllocatorMetrics.CountBadFree();
+        Interlocked.Increment(ref Diagnostics.MetricsActivation.s_badFrees);
         return new($"NativeAllocator.{operation}: pointer {Hex(ptr)} is not a block allocated by this allocator: {why}.", "ptr");
     }
 
@@ -21,7 +21,7 @@ internal static unsafe class ThrowHelper
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static InvalidOperationException DoubleFree(void* ptr, string operation, nuint size)
     {
-        Diagnostics.AllocatorMetrics.CountBadFree();
+        Interlocked.Increment(ref Diagnostics.MetricsActivation.s_badFrees);
         return new($"NativeAllocator.{operation}: double free: the block at {Hex(ptr)}{(size != 0 ? $" ({size} bytes)" : string.Empty)} has already been freed.");
     }
 

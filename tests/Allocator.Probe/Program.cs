@@ -23,10 +23,62 @@ public static unsafe class Program
                 return Serve(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
             case "options":
                 return Options();
+            case "metrics":
+                return Metrics();
             default:
-                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, idle, inspect, options, serve");
+                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, idle, inspect, metrics, options, serve");
                 return 2;
         }
+    }
+
+    /// <summary>
+    /// The allocator creates its meter only once System.Diagnostics.DiagnosticSource is loaded: after 1,000
+    /// allocations the assembly is still absent; a MeterListener (which loads it) then sees every instrument.
+    /// </summary>
+    private static int Metrics()
+    {
+        var blocks = new nint[1000];
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            blocks[i] = (nint)NativeAllocator.Alloc((nuint)(16 + i));
+        }
+
+        foreach (nint block in blocks)
+        {
+            NativeAllocator.Free((void*)block);
+        }
+
+        bool loaded = AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == "System.Diagnostics.DiagnosticSource");
+        Console.WriteLine($"diagnosticsource-loaded-after-allocating: {loaded}");
+        MetricsListen();
+        return 0;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void MetricsListen()
+    {
+        var names = new List<string>();
+        long allocations = -1;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Allocator")
+            {
+                names.Add(instrument.Name);
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "allocator.allocations")
+            {
+                allocations = value;
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        Console.WriteLine($"instruments-published: {names.Count}");
+        Console.WriteLine($"allocations: {allocations}");
     }
 
     /// <summary>

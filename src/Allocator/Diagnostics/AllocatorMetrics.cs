@@ -31,18 +31,17 @@ public static class AllocatorMetrics
     /// <summary>The meter's name: <c>Allocator</c>.</summary>
     public const string MeterName = "Allocator";
 
-    private static long s_badFrees;
-
-    /// <summary>The meter; created with the allocator, so a listener attached at any time sees it.</summary>
+    /// <summary>
+    /// The meter. The allocator creates it at start-up when System.Diagnostics.DiagnosticSource is loaded, else as
+    /// soon as it is (any listener needs that assembly), so a listener attached at any time sees it; reading this
+    /// property creates it at once.
+    /// </summary>
     public static Meter Meter { get; } = Create();
 
     /// <summary>Bad pointers and double frees caught so far.</summary>
-    public static long BadFrees => Volatile.Read(ref s_badFrees);
+    public static long BadFrees => Volatile.Read(ref MetricsActivation.s_badFrees);
 
-    /// <summary>Counts one bad pointer or double free (called where the exception is built).</summary>
-    internal static void CountBadFree() => Interlocked.Increment(ref s_badFrees);
-
-    /// <summary>Makes sure the meter exists (called at allocator start-up).</summary>
+    /// <summary>Makes sure the meter exists (see <see cref="MetricsActivation"/>).</summary>
     internal static void EnsureCreated() => _ = Meter;
 
     private static Meter Create()

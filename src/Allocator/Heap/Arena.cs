@@ -89,7 +89,7 @@ internal static unsafe partial class Arena
         s_segmentLabel = meta + 1024;
         ReadOnlySpan<byte> label = "allocator-segment\0"u8;
         label.CopyTo(new Span<byte>(s_segmentLabel, label.Length));
-        Diagnostics.AllocatorMetrics.EnsureCreated();
+        Diagnostics.MetricsActivation.Arm();
     }
 
     /// <summary>Thread heaps registered now (read without the lock: a snapshot, good enough for the purger's timing).</summary>

@@ -108,4 +108,14 @@ public unsafe class AllocatorMetricsTests
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static void RentAndDrop() => NativeMemoryPool.Shared.Rent(1000).Memory.Span[0] = 1;
+
+    [Fact]
+    public void MeterIsCreatedOnlyOnceAListenerCanExistAndThenPublishesEveryInstrument()
+    {
+        // In a process of its own: the test host has DiagnosticSource loaded already.
+        var findings = Probe.Run("metrics");
+        Assert.Equal("False", findings["diagnosticsource-loaded-after-allocating"]);
+        Assert.Equal("12", findings["instruments-published"]);
+        Assert.True(long.Parse(findings["allocations"], System.Globalization.CultureInfo.InvariantCulture) >= 1000, findings["allocations"]);
+    }
 }
