@@ -46,14 +46,19 @@ internal unsafe struct Segment
     /// <summary>Number of page descriptors (including an unusable page 0 for small segments).</summary>
     public int PageCount;
 
+    /// <summary>All usable pages' bits.</summary>
+    public ulong UsableMask;
+
+    // The fields above are written once, when the segment is mapped, and PageShift is read by every free; the ones
+    // below change under the arena's lock whenever a page is acquired or released. Padding puts them on the next
+    // cache line, so a page changing hands on one core does not evict the line every other core's frees read.
+    private fixed byte _padding[48];
+
     /// <summary>Bit i set when page i is free (not used by any heap).</summary>
     public ulong FreeMask;
 
     /// <summary>Bit i set when page i is free and its memory not yet purged.</summary>
     public ulong DirtyMask;
-
-    /// <summary>All usable pages' bits.</summary>
-    public ulong UsableMask;
 
     /// <summary>Next segment of the same kind in the arena's list.</summary>
     public Segment* Next;
