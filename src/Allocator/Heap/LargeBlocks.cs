@@ -136,7 +136,7 @@ internal static unsafe class LargeBlocks
         return p;
     }
 
-    /// <summary>Records a new live block. Caller holds the lock.</summary>
+    /// <summary>Records a new live block. Caller holds the gate.</summary>
     private static void Register(void* p, nuint size)
     {
         s_live[(nuint)p] = size;
@@ -164,7 +164,7 @@ internal static unsafe class LargeBlocks
         return -1;
     }
 
-    /// <summary>Removes the first <paramref name="size"/> bytes of cached range <paramref name="index"/>. Caller holds the lock.</summary>
+    /// <summary>Removes the first <paramref name="size"/> bytes of cached range <paramref name="index"/>. Caller holds the gate.</summary>
     private static void TakeFront(int index, nuint size)
     {
         CachedRange r = s_cache[index];
@@ -228,8 +228,8 @@ internal static unsafe class LargeBlocks
 
     /// <summary>
     /// Adds a freed range to the cache, merging it with adjacent unpurged ranges and evicting the oldest ranges
-    /// (returned for unmapping outside the lock) to stay within the limits. False when it does not fit at all.
-    /// Caller holds the lock.
+    /// (returned for unmapping outside the gate) to stay within the limits. False when it does not fit at all.
+    /// Caller holds the gate.
     /// </summary>
     private static bool CacheRange(nuint address, nuint size, ref List<CachedRange>? evicted)
     {
@@ -238,44 +238,7 @@ internal static unsafe class LargeBlocks
             return false;
         }
 
-        // Merge with the unpurged neighbours in place (the usual case when a block cut from a cached range comes
-        // back); insert a new range only when neither touches it.
-        long now = Environment.TickCount64;
-        int at = 0;
-        while (at < s_cache.Count && s_cache[at].Address < address)
-        {
-            at++;
-        }
-
-        bool joinsNext = at < s_cache.Count && !s_cache[at].Purged && s_cache[at].Address == address + size;
-        bool joinsPrevious = at > 0 && !s_cache[at - 1].Purged && s_cache[at - 1].End == address;
-        if (joinsPrevious)
-        {
-            CachedRange previous = s_cache[at - 1];
-            previous.Size += size;
-            previous.FreedAt = now;
-            if (joinsNext)
-            {
-                previous.Size += s_cache[at].Size;
-                s_cache.RemoveAt(at);
-            }
-
-            s_cache[at - 1] = previous;
-        }
-        else if (joinsNext)
-        {
-            CachedRange next = s_cache[at];
-            next.Address = address;
-            next.Size += size;
-            next.FreedAt = now;
-            s_cache[at] = next;
-        }
-        else
-        {
-            s_cache.Insert(at, new CachedRange { Address = address, Size = size, FreedAt = now });
-        }
-
-        s_cachedBytes += (long)size;
+        InsertMerged(new CachedRange { Address = address, Size = size, FreedAt = Environment.TickCount64 });
         while (s_cachedBytes > AllocatorOptions.LargeCacheBytes || s_cache.Count > AllocatorOptions.LargeCacheCount)
         {
             int oldest = 0;
@@ -293,6 +256,49 @@ internal static unsafe class LargeBlocks
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Puts a range into the sorted cache, merged in place with the neighbours it touches that have the same purge
+    /// state (the usual case when a block cut from a cached range comes back); inserted only when none does. A merged
+    /// range keeps the latest FreedAt of its parts. Caller holds the gate.
+    /// </summary>
+    private static void InsertMerged(CachedRange r)
+    {
+        int at = 0;
+        while (at < s_cache.Count && s_cache[at].Address < r.Address)
+        {
+            at++;
+        }
+
+        s_cachedBytes += (long)r.Size;
+        bool joinsNext = at < s_cache.Count && s_cache[at].Purged == r.Purged && s_cache[at].Address == r.End;
+        bool joinsPrevious = at > 0 && s_cache[at - 1].Purged == r.Purged && s_cache[at - 1].End == r.Address;
+        if (joinsNext)
+        {
+            r.Size += s_cache[at].Size;
+            r.FreedAt = Math.Max(r.FreedAt, s_cache[at].FreedAt);
+        }
+
+        if (joinsPrevious)
+        {
+            CachedRange previous = s_cache[at - 1];
+            previous.Size += r.Size;
+            previous.FreedAt = Math.Max(previous.FreedAt, r.FreedAt);
+            s_cache[at - 1] = previous;
+            if (joinsNext)
+            {
+                s_cache.RemoveAt(at);
+            }
+        }
+        else if (joinsNext)
+        {
+            s_cache[at] = r;
+        }
+        else
+        {
+            s_cache.Insert(at, r);
+        }
     }
 
     /// <summary>
@@ -460,33 +466,7 @@ internal static unsafe class LargeBlocks
         {
             foreach (CachedRange taken in ranges)
             {
-                CachedRange r = taken;
-                r.Purged = true;
-                int at = 0;
-                while (at < s_cache.Count && s_cache[at].Address < r.Address)
-                {
-                    at++;
-                }
-
-                s_cachedBytes += (long)r.Size;
-                if (at < s_cache.Count && s_cache[at].Purged && s_cache[at].Address == r.End)
-                {
-                    r.Size += s_cache[at].Size;
-                    r.FreedAt = Math.Max(r.FreedAt, s_cache[at].FreedAt);
-                    s_cache.RemoveAt(at);
-                }
-
-                if (at > 0 && s_cache[at - 1].Purged && s_cache[at - 1].End == r.Address)
-                {
-                    CachedRange before = s_cache[at - 1];
-                    before.Size += r.Size;
-                    before.FreedAt = Math.Max(before.FreedAt, r.FreedAt);
-                    s_cache[at - 1] = before;
-                }
-                else
-                {
-                    s_cache.Insert(at, r);
-                }
+                InsertMerged(taken with { Purged = true });
             }
         }
     }
@@ -524,7 +504,7 @@ internal static unsafe class LargeBlocks
         }
     }
 
-    /// <summary>The exception for a pointer that is not a live large block. Caller holds the lock.</summary>
+    /// <summary>The exception for a pointer that is not a live large block. Caller holds the gate.</summary>
     private static Exception Explain(void* ptr, string operation)
     {
         nuint p = (nuint)ptr;
