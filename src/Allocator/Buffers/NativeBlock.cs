@@ -28,8 +28,17 @@ internal sealed unsafe class NativeBlock
     /// <summary>Its <see cref="BlockCache"/> bucket, or -1 for blocks too large to cache.</summary>
     public readonly int Bucket;
 
+    /// <summary>
+    /// The rent's ticket: the number of this block's rents (31 bits, wrapping) shifted left by one, plus 1 while it
+    /// is rented. A rent writes it (the renter holds the block alone); the owner keeps a copy, and the Dispose that
+    /// changes it from that copy to the copy minus 1 with one compare-exchange is the one that returns the block.
+    /// Racing Dispose calls of the same owner thus return it exactly once, and a stale one, arriving after the block
+    /// was rented again, finds another rent's number and does nothing.
+    /// </summary>
+    public int Ticket;
+
     /// <summary>True between rent and return: a finalization now is a leak.</summary>
-    public bool InUse;
+    public bool InUse => (Volatile.Read(ref Ticket) & 1) != 0;
 
     /// <summary>The trim epoch of its last return to the cache, so trimming frees only blocks left idle.</summary>
     public int Epoch;

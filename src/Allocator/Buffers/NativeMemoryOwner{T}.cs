@@ -16,15 +16,18 @@ namespace Allocator.Buffers;
 /// <see cref="Memory{T}"/> obtained before <c>Dispose</c> throws <see cref="ObjectDisposedException"/> afterwards
 /// instead of reaching a block that was handed out again. (A <see cref="Span{T}"/> taken before <c>Dispose</c>
 /// cannot be checked; like a span over a returned pooled array, it must not be used afterwards.)</para>
-/// <para><b>Lifetime.</b> <c>Dispose</c> is idempotent and safe to race from several threads: the block is taken
-/// with one <see cref="Interlocked.Exchange{T}(ref T, T)"/>, so exactly one caller returns it. An owner that is
+/// <para><b>Lifetime.</b> <c>Dispose</c> is idempotent and safe to race from several threads: each rent gives the
+/// block a new ticket, and only the caller whose compare-exchange ends that ticket returns the block, so exactly
+/// one does, and a late caller can never return the block of a later rent. The claim is made on the block, not on
+/// the owner: the owner's own fields are only read and written plainly, so when the owner does not escape the
+/// method that rents and disposes it, the JIT can allocate it on the stack. An owner that is
 /// never disposed leaks its block's guard too, whose finalizer returns the memory and has the pool count the leak
 /// (see <see cref="NativeMemoryPoolStatistics.Leaked"/>). A pinned <see cref="MemoryHandle"/> and every
 /// <see cref="Memory{T}"/> keep the owner reachable, so memory still referenced that way is never finalized.
 /// Only a <see cref="Span{T}"/> or pointer used after the last reference to a never-disposed owner is gone can
 /// see its block freed: hold the owner until you dispose it.</para>
 /// <para><b>Size.</b> The object is 32 bytes on the GC heap (16 of header and method table, 8 for the block's
-/// guard, 4 length, 4 padding): the only managed allocation of a rent. The owner has no finalizer (allocating a
+/// guard, 4 length, 4 ticket): the only managed allocation of a rent. The owner has no finalizer (allocating a
 /// finalizable object costs about 110 ns more on this project's machine, twice a whole <c>MemoryPool&lt;byte&gt;.Shared</c>
 /// rent); the guard, a <c>NativeBlock</c>, is finalizable and is recycled with its block.</para>
 /// </remarks>
@@ -36,13 +39,17 @@ public sealed unsafe class NativeMemoryOwner<T> : MemoryManager<T>, IDisposable
 {
     private readonly int _length;
 
-    // The rented block; null once disposed. Exchanged atomically so that exactly one Dispose returns it.
+    // The rent's ticket (see NativeBlock.Ticket): the Dispose that clears its low bit in the block returns the block.
+    private readonly int _ticket;
+
+    // The rented block; null once disposed.
     private NativeBlock? _block;
 
-    internal NativeMemoryOwner(NativeBlock block, int length)
+    internal NativeMemoryOwner(NativeBlock block, int length, int ticket)
     {
         _block = block;
         _length = length;
+        _ticket = ticket;
     }
 
     /// <summary>The number of elements in the block (the whole usable size, at least what was asked for).</summary>
@@ -123,12 +130,25 @@ public sealed unsafe class NativeMemoryOwner<T> : MemoryManager<T>, IDisposable
     /// </remarks>
     public void Dispose()
     {
-        NativeBlock? block = Interlocked.Exchange(ref _block, null);
-        if (block is not null)
+        NativeBlock? block = _block;
+        if (block is null)
+        {
+            return;
+        }
+
+        _block = null;
+        int ticket = _ticket;
+        if (Interlocked.CompareExchange(ref block.Ticket, ticket - 1, ticket) == ticket)
         {
             PoolState.Return(block);
         }
     }
+
+    /// <summary>
+    /// A second owner of this rent's block and ticket: what a Dispose racing this owner's has read when it loses the
+    /// race after the winner cleared the block. For tests of the claim.
+    /// </summary>
+    internal NativeMemoryOwner<T> LosingRacer() => new(LiveBlock(), _length, _ticket);
 
     /// <summary>The same as <see cref="Dispose()"/>.</summary>
     /// <param name="disposing">Ignored: there is no finalizer.</param>

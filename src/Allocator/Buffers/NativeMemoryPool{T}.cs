@@ -145,8 +145,9 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         }
 
         block.Bytes = lengthBytes;
-        block.InUse = true;
-        return new NativeMemoryOwner<T>(block, length);
+        int ticket = ((block.Ticket + 2) & int.MaxValue) | 1;
+        block.Ticket = ticket;
+        return new NativeMemoryOwner<T>(block, length, ticket);
     }
 
     /// <summary>A snapshot of this pool's counters.</summary>

@@ -37,7 +37,7 @@ internal sealed unsafe class PoolState
     /// <summary>True when a return has nothing to do but count and cache: no clearing, no rent stack, no budget.</summary>
     public bool PlainReturn => !_clearOnReturn && !_isChecked && !_hasBudget;
 
-    /// <summary>Called by an owner's Dispose, which has taken <paramref name="block"/> from it, on any thread.</summary>
+    /// <summary>Called by the owner's Dispose that won <paramref name="block"/>'s ticket (see <see cref="NativeBlock.Ticket"/>), on any thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Return(NativeBlock block)
     {
@@ -48,7 +48,6 @@ internal sealed unsafe class PoolState
             renter.State.ReturnUnusual(block, bytes);
         }
 
-        block.InUse = false;
         ThreadCache cache = ThreadCache.Current;
         PoolCounters.Return(renter, cache, bytes);
         BlockCache.Give(cache, block);

@@ -85,6 +85,81 @@ public class PoolConcurrencyTests : PoolTestBase
     }
 
     [Fact]
+    public async Task ALateRacingDisposeNeverReturnsTheBlockOfALaterRent()
+    {
+        // Each thread disposes the shared owner, then at once rents the same size again (the block just returned,
+        // from its own cache slot) and checks that nobody else writes to it: the losing Dispose of the race may
+        // still hold the old block, and must not return it now that it belongs to a new rent.
+        using var pool = new NativeMemoryPool<byte>();
+        const int Rounds = 20_000;
+        using var start = new Barrier(2);
+        var owners = new IMemoryOwner<byte>[Rounds];
+        for (int i = 0; i < Rounds; i++)
+        {
+            owners[i] = pool.Rent(256);
+        }
+
+        var errors = new ConcurrentQueue<string>();
+        void Race(byte mark)
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < Rounds; i++)
+            {
+                owners[i].Dispose();
+                using IMemoryOwner<byte> mine = pool.Rent(256);
+                mine.Memory.Span.Fill(mark);
+                Thread.SpinWait(20);
+                if (mine.Memory.Span.IndexOfAnyExcept(mark) >= 0)
+                {
+                    errors.Enqueue($"round {i}: a block rented by thread {mark} was handed to another rent");
+                }
+            }
+        }
+
+        var a = Task.Factory.StartNew(() => Race(1), TaskCreationOptions.LongRunning);
+        var b = Task.Factory.StartNew(() => Race(2), TaskCreationOptions.LongRunning);
+        await Task.WhenAll(a, b); // a block returned twice would also end in a double free here
+        Assert.Empty(errors);
+        NativeMemoryPoolStatistics s = pool.GetStatistics();
+        Assert.Equal(3 * Rounds, s.Rents);
+        Assert.Equal(3 * Rounds, s.Returns);
+        Assert.Equal(0, s.OutstandingBytes);
+    }
+
+    [Fact]
+    public unsafe void ADisposeThatLostTheRaceReturnsNothingEvenAfterTheBlockWasRentedAgain()
+    {
+        using var pool = new NativeMemoryPool<byte>();
+        NativeMemoryOwner<byte> first = pool.RentOwner(256);
+        NativeMemoryOwner<byte> loser = first.LosingRacer();
+        byte* block = first.Pointer;
+        first.Dispose();
+
+        // The same thread rents the same size: the block just returned comes back from this thread's cache slot.
+        NativeMemoryOwner<byte> second = pool.RentOwner(256);
+        Assert.True(second.Pointer == block, "the test needs the block to be rented again");
+        loser.Dispose();
+        Assert.Equal(1, pool.GetStatistics().Returns);
+        NativeMemoryOwner<byte> third = pool.RentOwner(256);
+        Assert.True(third.Pointer != block, "a block still rented was handed out again");
+        second.Span.Fill(2);
+        third.Span.Fill(3);
+        Assert.True(second.Span.IndexOfAnyExcept((byte)2) < 0);
+        second.Dispose();
+        third.Dispose();
+
+        // A loser of a race on the current rent does nothing either.
+        NativeMemoryOwner<byte> fourth = pool.RentOwner(256);
+        NativeMemoryOwner<byte> fourthLoser = fourth.LosingRacer();
+        fourth.Dispose();
+        fourthLoser.Dispose();
+        NativeMemoryPoolStatistics s = pool.GetStatistics();
+        Assert.Equal(4, s.Rents);
+        Assert.Equal(4, s.Returns);
+        Assert.Equal(0, s.OutstandingBytes);
+    }
+
+    [Fact]
     public void ManyThreadsRentAndDisposeAtOnceAndTheCountsAddUp()
     {
         using var pool = new NativeMemoryPool<byte>();
