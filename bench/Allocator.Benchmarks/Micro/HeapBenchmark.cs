@@ -11,6 +11,7 @@ namespace Allocator.Benchmarks.Micro;
 /// method in its own process, so one process only ever holds one allocator's state.
 /// </summary>
 [MemoryDiagnoser(displayGenColumns: false)]
+[Config(typeof(NativeTunablesConfig))]
 public abstract class HeapBenchmark
 {
     private Action? _cleanup;
