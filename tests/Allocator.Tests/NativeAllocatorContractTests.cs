@@ -144,6 +144,41 @@ public unsafe class NativeAllocatorContractTests
     }
 
     [Fact]
+    public void ABlockThatReallocGrowsPastTheThresholdBecomesPageGranularAndKeepsGrowing()
+    {
+        const nuint PageSize = 4096;
+        nuint below = 6000; // class 6144, under the threshold
+        Assert.True(below < NativeAllocator.ReallocToLargeThreshold);
+        byte* p = (byte*)NativeAllocator.Alloc(100);
+        p[0] = 7;
+        p = (byte*)NativeAllocator.Realloc(p, below);
+        Assert.Equal(7, p[0]);
+        Assert.NotEqual(0u, NativeAllocator.UsableSize(p) % PageSize); // still an arena size class
+
+        nuint size = NativeAllocator.ReallocToLargeThreshold + 100;
+        p = (byte*)NativeAllocator.Realloc(p, size);
+        Assert.Equal(7, p[0]);
+        Assert.Equal(0u, (nuint)p % PageSize); // its own page-granular range now
+        Assert.Equal(0u, NativeAllocator.UsableSize(p) % PageSize);
+        Assert.True(NativeAllocator.UsableSize(p) - size < PageSize);
+        p[size - 1] = 9;
+
+        // Growing within the usable size, and shrinking, stay in place.
+        nuint usable = NativeAllocator.UsableSize(p);
+        Assert.True(NativeAllocator.Realloc(p, usable) == p);
+        Assert.True(NativeAllocator.Realloc(p, size) == p);
+        for (nuint next = size * 2; next < (4u << 20); next *= 2)
+        {
+            p = (byte*)NativeAllocator.Realloc(p, next);
+            Assert.Equal(7, p[0]);
+            Assert.Equal(9, p[size - 1]);
+            Assert.True(NativeAllocator.UsableSize(p) >= next);
+        }
+
+        NativeAllocator.Free(p);
+    }
+
+    [Fact]
     public void ReallocInPlaceWhenUsableSizeAllows()
     {
         void* p = NativeAllocator.Alloc(100);
