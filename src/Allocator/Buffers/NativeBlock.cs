@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Allocator.Buffers;
 
@@ -39,6 +40,19 @@ internal sealed unsafe class NativeBlock
 
     /// <summary>True between rent and return: a finalization now is a leak.</summary>
     public bool InUse => (Volatile.Read(ref Ticket) & 1) != 0;
+
+    /// <summary>Starts a rent, by the thread that holds the block alone: returns the rent's new ticket, which its owner keeps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int BeginRent()
+    {
+        int ticket = ((Ticket + 2) & int.MaxValue) | 1;
+        Ticket = ticket;
+        return ticket;
+    }
+
+    /// <summary>Ends the rent of <paramref name="ticket"/>, on any thread: true for exactly one caller, and only while that rent is current.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryEndRent(int ticket) => Interlocked.CompareExchange(ref Ticket, ticket - 1, ticket) == ticket;
 
     /// <summary>The trim epoch of its last return to the cache, so trimming frees only blocks left idle.</summary>
     public int Epoch;

@@ -39,7 +39,7 @@ public sealed unsafe class NativeMemoryOwner<T> : MemoryManager<T>, IDisposable
 {
     private readonly int _length;
 
-    // The rent's ticket (see NativeBlock.Ticket): the Dispose that clears its low bit in the block returns the block.
+    // The rent's ticket (see NativeBlock.Ticket): the Dispose whose TryEndRent succeeds returns the block.
     private readonly int _ticket;
 
     // The rented block; null once disposed.
@@ -137,8 +137,7 @@ public sealed unsafe class NativeMemoryOwner<T> : MemoryManager<T>, IDisposable
         }
 
         _block = null;
-        int ticket = _ticket;
-        if (Interlocked.CompareExchange(ref block.Ticket, ticket - 1, ticket) == ticket)
+        if (block.TryEndRent(_ticket))
         {
             PoolState.Return(block);
         }

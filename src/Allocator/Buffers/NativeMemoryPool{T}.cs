@@ -145,9 +145,7 @@ public sealed unsafe class NativeMemoryPool<T> : MemoryPool<T>
         }
 
         block.Bytes = lengthBytes;
-        int ticket = ((block.Ticket + 2) & int.MaxValue) | 1;
-        block.Ticket = ticket;
-        return new NativeMemoryOwner<T>(block, length, ticket);
+        return new NativeMemoryOwner<T>(block, length, block.BeginRent());
     }
 
     /// <summary>A snapshot of this pool's counters.</summary>
