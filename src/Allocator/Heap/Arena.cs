@@ -155,6 +155,7 @@ internal static unsafe partial class Arena
         }
 
         t_heap = h;
+        StackMap.Adopt(h);
         if (HeapCount > 1)
         {
             Purger.Wake(); // more than one heap: the purger starts looking for heaps of exited threads

@@ -8,7 +8,8 @@ internal static unsafe partial class Arena
 {
     /// <summary>
     /// Fast allocation of at most <see cref="SizeClasses.LookupMax"/> bytes: pop from the head page of the class's
-    /// queue. Falls back to <see cref="AllocSlow"/> when the thread has no heap yet or the page has no free block.
+    /// queue. Falls back to <see cref="AllocSlow"/> when the <see cref="StackMap"/> does not know the thread's heap
+    /// (or it has none yet) or the page has no free block.
     /// No lock, no atomic instruction.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -22,7 +23,7 @@ internal static unsafe partial class Arena
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* AllocSmallCore(nuint size, bool zero)
     {
-        ThreadHeap* h = t_heap;
+        ThreadHeap* h = StackMap.Current();
         if (h != null)
         {
             int c = SizeClasses.SmallIndex(size);
@@ -62,6 +63,7 @@ internal static unsafe partial class Arena
     public static void* AllocClass(int c, bool zero)
     {
         ThreadHeap* h = EnsureHeap();
+        StackMap.Learn(h);
         Page* page = h->Head(c);
         if (page->Free == null)
         {

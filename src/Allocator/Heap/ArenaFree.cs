@@ -20,7 +20,7 @@ internal static unsafe partial class Arena
         if (SegmentMap.Contains(p))
         {
             Page* page = ((Segment*)(p & ~Segment.Mask))->PageOf(p);
-            ThreadHeap* h = t_heap;
+            ThreadHeap* h = StackMap.Current();
             Block* b = (Block*)ptr;
             if (page->Heap == h && page->IsBlockStart(p) && b->Tag != Page.FreeTag(b))
             {
@@ -88,6 +88,7 @@ internal static unsafe partial class Arena
 
         Page* page = Locate(ptr, "Free");
         ThreadHeap* h = EnsureHeap();
+        StackMap.Learn(h);
         Block* b = (Block*)ptr;
         int c = page->SizeClass;
         h->Frees[c]++;

@@ -18,6 +18,16 @@ namespace Allocator.Heap;
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ThreadHeap
 {
+    /// <summary>
+    /// The owning thread's stack range as <see cref="StackMap"/> encodes it (low address and size in 4 KiB units), or
+    /// a word whose size is 0. Read by any thread, written whole by the owner, by the reaper, and (its upper half)
+    /// by the owner's exit hook. See <see cref="StackMap"/> for the invariants.
+    /// </summary>
+    public ulong StackWord;
+
+    /// <summary>The owner's stack word as recorded when it took the heap (0 when the stack map is not used); owner-only.</summary>
+    public ulong StackHome;
+
     /// <summary>Head of each class's queue of pages that may have free blocks (a Page*).</summary>
     public fixed ulong Queue[SizeClasses.Count];
 

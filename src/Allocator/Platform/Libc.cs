@@ -125,6 +125,29 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getpid")]
     public static partial int getpid();
 
+    [LibraryImport(Lib, EntryPoint = "gettid")]
+    public static partial int gettid();
+
+    [LibraryImport(Lib, EntryPoint = "pthread_self")]
+    public static partial nuint pthread_self();
+
+    /// <summary>Fills <paramref name="attr"/> (a pthread_attr_t, at most 64 bytes on Linux) with a thread's attributes; 0 on success.</summary>
+    [LibraryImport(Lib, EntryPoint = "pthread_getattr_np")]
+    public static partial int pthread_getattr_np(nuint thread, void* attr);
+
+    [LibraryImport(Lib, EntryPoint = "pthread_attr_getstack")]
+    public static partial int pthread_attr_getstack(void* attr, void** stackAddress, nuint* stackSize);
+
+    [LibraryImport(Lib, EntryPoint = "pthread_attr_destroy")]
+    public static partial int pthread_attr_destroy(void* attr);
+
+    /// <summary>Creates a thread-specific key whose <paramref name="destructor"/> (a C function pointer taking the value) runs at thread exit.</summary>
+    [LibraryImport(Lib, EntryPoint = "pthread_key_create")]
+    public static partial int pthread_key_create(uint* key, nint destructor);
+
+    [LibraryImport(Lib, EntryPoint = "pthread_setspecific")]
+    public static partial int pthread_setspecific(uint key, void* value);
+
     /// <summary>The symbolic name of an errno value ("ENOMEM"), or "errno N" for one this table lacks.</summary>
     public static string ErrnoName(int errno) => errno switch
     {
