@@ -23,8 +23,8 @@ internal static unsafe partial class Arena
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* AllocSmallCore(nuint size, bool zero)
     {
-        ThreadHeap* h = StackMap.Current();
-        if (h != null)
+        ThreadHeap* h = StackMap.Guess();
+        if (StackMap.CallerOwns(h))
         {
             int c = SizeClasses.SmallIndex(size);
             Page* page = h->Head(c);

@@ -10,7 +10,8 @@ internal static unsafe partial class Arena
 {
     /// <summary>
     /// Frees <paramref name="ptr"/>. Fast path: the pointer lies in one of our segments, in a page the calling
-    /// thread owns, at the start of a carved block that is not free: push it on the page's free list.
+    /// thread owns (its heap's recorded stack range holds the caller's stack, see <see cref="StackMap"/>), at the
+    /// start of a carved block that is not free: push it on the page's free list.
     /// Everything else (null, remote frees, large blocks, bad pointers) goes to <see cref="FreeSlow"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -20,12 +21,13 @@ internal static unsafe partial class Arena
         if (SegmentMap.Contains(p))
         {
             Page* page = ((Segment*)(p & ~Segment.Mask))->PageOf(p);
-            ThreadHeap* h = StackMap.Current();
+            ThreadHeap* h = page->Heap;
             Block* b = (Block*)ptr;
-            if (page->Heap == h && page->IsBlockStart(p) && b->Tag != Page.FreeTag(b))
+            nuint tag = Page.FreeTag(b);
+            if (StackMap.CallerOwns(h) && page->IsBlockStart(p) && b->Tag != tag)
             {
                 h->Frees[page->SizeClass]++;
-                FreeLocal(h, page, b);
+                FreeLocal(h, page, b, tag);
                 return;
             }
         }
@@ -33,15 +35,19 @@ internal static unsafe partial class Arena
         FreeSlow(ptr);
     }
 
-    /// <summary>Pushes a checked block onto its own page's free list (the calling thread owns the page).</summary>
+    /// <summary>
+    /// Pushes a checked block onto its own page's free list (the calling thread owns the page); <paramref name="tag"/>
+    /// is <see cref="Page.FreeTag"/> of <paramref name="b"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FreeLocal(ThreadHeap* h, Page* page, Block* b)
+    private static void FreeLocal(ThreadHeap* h, Page* page, Block* b, nuint tag)
     {
         b->Next = page->Free;
-        b->Tag = Page.FreeTag(b);
+        b->Tag = tag;
         page->Free = b;
         page->FreeIsZero = 0;
-        if (((--page->Used == 0) & (page->ReleaseWhenEmpty != 0)) | (page->IsFull != 0))
+        int used = --page->Used;
+        if (page->IsFull != 0 || (used == 0 && page->ReleaseWhenEmpty != 0))
         {
             AfterLocalFree(h, page);
         }
@@ -94,7 +100,7 @@ internal static unsafe partial class Arena
         h->Frees[c]++;
         if (page->Heap == h)
         {
-            FreeLocal(h, page, b);
+            FreeLocal(h, page, b, Page.FreeTag(b));
             return;
         }
 

@@ -9,8 +9,8 @@ namespace Allocator.Heap;
 /// alloc+free pair). A miss costs nothing but the usual slow path, which learns the answer for next time.
 /// </summary>
 /// <remarks>
-/// <para>How it works. A table of <see cref="Slots"/> heap pointers is indexed by a hash of the 4 KiB stack page
-/// the caller runs on. A slot is only a guess: the lookup accepts the heap it names only when the caller's stack
+/// <para>How it works. A table of <see cref="Slots"/> heap pointers is indexed by a hash of the 64 KiB stack
+/// granule the caller runs on. A slot is only a guess: the lookup accepts the heap it names only when the caller's stack
 /// page lies inside that heap's <see cref="ThreadHeap.StackWord"/>, the stack range of the thread that owns the
 /// heap. Live threads' stacks never overlap, so a page inside the owner's range means the caller is the owner.</para>
 /// <para>Invariants that make that true:</para>
@@ -32,11 +32,18 @@ namespace Allocator.Heap;
 /// </remarks>
 internal static unsafe class StackMap
 {
-    /// <summary>Number of slots (a power of two). A thread uses a slot per stack page it allocates from.</summary>
+    /// <summary>
+    /// Number of slots (a power of two). A thread uses a slot per 64 KiB of stack it allocates from, usually one:
+    /// the frames that call an allocator sit within a few KiB of each other.
+    /// </summary>
     public const int Slots = 4096;
+
+    /// <summary>Slow paths a thread spends blocked from a slot held by another live thread's heap before it takes the slot.</summary>
+    public const int ConflictsBeforeSteal = 64;
 
     private const int SlotBits = 12;
     private const int PageShift = 12;
+    private const int GranuleShift = 16;
     private const ulong LowMask = (1UL << 36) - 1;
 
     private static readonly ThreadHeap** s_slots = CreateSlots();
@@ -45,11 +52,33 @@ internal static unsafe class StackMap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ThreadHeap* Current()
     {
+        ThreadHeap* h = Guess();
+        return CallerOwns(h) ? h : null;
+    }
+
+    /// <summary>
+    /// The heap in the slot of the caller's stack page: never null, and the caller's own heap only when
+    /// <see cref="CallerOwns"/> says so. The allocation fast path tests the two in one branch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ThreadHeap* Guess()
+    {
+        byte marker;
+        return s_slots[SlotOf((ulong)(&marker))];
+    }
+
+    /// <summary>
+    /// True when the calling thread owns <paramref name="h"/> (any heap or sentinel heap; sentinels never match):
+    /// the caller's stack page lies in the range recorded in <paramref name="h"/>. The free path's ownership check,
+    /// which needs no slot: the page it frees into names the heap to test.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool CallerOwns(ThreadHeap* h)
+    {
         byte marker;
         ulong page = (ulong)(&marker) >> PageShift;
-        ThreadHeap* h = s_slots[SlotOf(page)];
         ulong word = h->StackWord;
-        return page - (word & LowMask) < (word >> 36) ? h : null;
+        return page - (word & LowMask) < (word >> 36);
     }
 
     /// <summary>
@@ -79,9 +108,10 @@ internal static unsafe class StackMap
 
     /// <summary>
     /// Slow-path upkeep for the calling thread, which owns <paramref name="h"/>: restores a stack word that a
-    /// previous owner's exit hook zeroed, and points the slot of the caller's stack page at <paramref name="h"/>
-    /// unless another live thread's heap holds it (first come, first served, so two threads whose pages share
-    /// a slot do not evict each other on every call).
+    /// previous owner's exit hook zeroed, and points the slot of the caller's stack at <paramref name="h"/>. A slot
+    /// held by another live thread's heap is taken only after <see cref="ConflictsBeforeSteal"/> slow paths blocked
+    /// by it, so two busy threads whose stacks share a slot trade it rarely instead of on every call, and a slot
+    /// held by a thread that has moved on (or by a reused heap) is not lost for good.
     /// </summary>
     public static void Learn(ThreadHeap* h)
     {
@@ -103,18 +133,25 @@ internal static unsafe class StackMap
             return; // running outside the recorded stack (an alternate signal stack, or deep in the main thread)
         }
 
-        ThreadHeap** slot = s_slots + SlotOf(page);
+        ThreadHeap** slot = s_slots + SlotOf((ulong)(&marker));
         ThreadHeap* held = *slot;
-        if (held != h && (held->StackWord >> 36) != 0)
+        if (held == h)
         {
             return;
         }
 
+        if ((held->StackWord >> 36) != 0 && ++h->SlotConflicts < ConflictsBeforeSteal)
+        {
+            return;
+        }
+
+        h->SlotConflicts = 0;
         *slot = h;
     }
 
+    /// <summary>The slot of stack address <paramref name="address"/>: a multiplicative hash of its 64 KiB granule.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nuint SlotOf(ulong page) => (nuint)((page * 0x9E3779B97F4A7C15UL) >> (64 - SlotBits));
+    private static nuint SlotOf(ulong address) => (nuint)(((address >> GranuleShift) * 0x9E3779B97F4A7C15UL) >> (64 - SlotBits));
 
     private static ThreadHeap** CreateSlots()
     {

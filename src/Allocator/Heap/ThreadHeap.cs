@@ -52,6 +52,9 @@ internal unsafe struct ThreadHeap
     /// <summary>Set by <see cref="NativeAllocator.Collect"/> on another thread: release kept empty pages at the next slow path.</summary>
     public int CollectRequested;
 
+    /// <summary>Slow paths that found the caller's stack-map slot held by another live heap (see <see cref="StackMap.Learn"/>); owner-only.</summary>
+    public int SlotConflicts;
+
     /// <summary>Index in the arena's heap registry.</summary>
     public int Id;
 
