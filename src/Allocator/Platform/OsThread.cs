@@ -48,7 +48,7 @@ internal static unsafe class OsThread
 
         nuint high = (nuint)address + length;
         nuint start = (nuint)address;
-        if (Libc.gettid() == Libc.getpid())
+        if (IsMainThread())
         {
             nuint here = (nuint)(&attr) & ~(nuint)4095;
             nuint floor = here - 256 * 1024;
@@ -66,6 +66,19 @@ internal static unsafe class OsThread
         low = start;
         size = high - start;
         return true;
+    }
+
+    /// <summary>True on the process's initial thread, whose thread id is the process id; gettid is in glibc from 2.30.</summary>
+    private static bool IsMainThread()
+    {
+        try
+        {
+            return Libc.gettid() == Libc.getpid();
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return Environment.CurrentManagedThreadId == 1; // an older C library: the runtime's first thread
+        }
     }
 
     /// <summary>
