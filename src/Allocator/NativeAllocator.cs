@@ -248,7 +248,7 @@ public static unsafe class NativeAllocator
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void* AllocLarger(nuint byteCount, bool zero) =>
-        byteCount <= SizeClasses.MaxSize ? Arena.AllocSlow(byteCount, zero) : LargeBlocks.Alloc(byteCount, OsMemory.PageSize, zero);
+        byteCount <= SizeClasses.MaxSize ? Arena.AllocMedium(byteCount, zero) : LargeBlocks.Alloc(byteCount, OsMemory.PageSize, zero);
 
     private static void* AlignedAllocCore(nuint byteCount, nuint alignment)
     {

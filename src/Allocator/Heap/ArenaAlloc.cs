@@ -26,28 +26,9 @@ internal static unsafe partial class Arena
         ThreadHeap* h = StackMap.Guess();
         if (StackMap.CallerOwns(h))
         {
-            int c = SizeClasses.SmallIndex(size);
-            Page* page = h->Head(c);
-            Block* b = page->Free;
+            void* b = TryPop(h, SizeClasses.SmallIndex(size), zero);
             if (b != null)
             {
-                page->Free = b->Next;
-                page->Used++;
-                h->Allocs[c]++;
-                if (!zero || page->FreeIsZero != 0)
-                {
-                    if (zero)
-                    {
-                        b->Next = null;
-                    }
-
-                    b->Tag = 0;
-                }
-                else
-                {
-                    ZeroMemory.Clear(b, page->BlockSize);
-                }
-
                 return b;
             }
         }
@@ -55,7 +36,63 @@ internal static unsafe partial class Arena
         return AllocSlow(size, zero);
     }
 
-    /// <summary>Any arena size (at most <see cref="SizeClasses.MaxSize"/>), or a class chosen by the caller.</summary>
+    /// <summary>
+    /// Blocks above <see cref="SizeClasses.LookupMax"/> up to <see cref="SizeClasses.MaxSize"/>: the same pop as the
+    /// small path, with the class computed instead of looked up, inlined into the caller's (already out-of-line)
+    /// path for larger sizes, so a medium allocation makes no thread-static access either.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void* AllocMedium(nuint size, bool zero)
+    {
+        int c = SizeClasses.Index(size);
+        ThreadHeap* h = StackMap.Guess();
+        if (StackMap.CallerOwns(h))
+        {
+            void* b = TryPop(h, c, zero);
+            if (b != null)
+            {
+                return b;
+            }
+        }
+
+        return AllocClass(c, zero);
+    }
+
+    /// <summary>
+    /// Pops a block of class <paramref name="c"/> from the head page of <paramref name="h"/>'s queue (the caller owns
+    /// <paramref name="h"/>), or returns null when that page has no free block. No lock, no atomic instruction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void* TryPop(ThreadHeap* h, int c, bool zero)
+    {
+        Page* page = h->Head(c);
+        Block* b = page->Free;
+        if (b == null)
+        {
+            return null;
+        }
+
+        page->Free = b->Next;
+        page->Used++;
+        h->Allocs[c]++;
+        if (!zero || page->FreeIsZero != 0)
+        {
+            if (zero)
+            {
+                b->Next = null;
+            }
+
+            b->Tag = 0;
+        }
+        else
+        {
+            ZeroMemory.Clear(b, page->BlockSize);
+        }
+
+        return b;
+    }
+
+    /// <summary>The small fast path's fallback, for any arena size (at most <see cref="SizeClasses.MaxSize"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void* AllocSlow(nuint size, bool zero) => AllocClass(SizeClasses.Index(size), zero);
 
