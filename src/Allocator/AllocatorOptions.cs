@@ -24,6 +24,10 @@ namespace Allocator;
 /// the kernel for transparent huge pages (madvise MADV_HUGEPAGE) on large blocks of at least 2 MiB: a fresh block
 /// then faults in 2 MiB at a time instead of 4 KiB, several times faster, and uses fewer TLB entries. It has an
 /// effect only where /sys/kernel/mm/transparent_hugepage/enabled is <c>madvise</c> or <c>always</c>.</description></item>
+/// <item><term><see cref="StackMap"/></term><description><c>ALLOCATOR_STACK_MAP</c> / <c>Allocator.StackMap</c>: true. The fast
+/// paths find the calling thread's heap from its stack address (see README, Architecture) instead of a thread-static.
+/// Turn it off for code that moves one stack between threads (user-mode fibers driven from native code), which the
+/// stack map cannot tell apart; the allocator is then correct and slower.</description></item>
 /// </list>
 /// Values that do not parse are ignored (the default stays), so a typo can never stop a process at start-up.
 /// </remarks>
@@ -46,6 +50,9 @@ public static class AllocatorOptions
 
     /// <summary>True when large blocks of at least 2 MiB ask for transparent huge pages.</summary>
     public static bool HugePages { get; } = ReadBool("ALLOCATOR_HUGE_PAGES", "Allocator.HugePages", true);
+
+    /// <summary>True when the fast paths find the thread's heap through the stack map.</summary>
+    public static bool StackMap { get; } = ReadBool("ALLOCATOR_STACK_MAP", "Allocator.StackMap", true);
 
     private static string? Raw(string variable, string switchName)
     {

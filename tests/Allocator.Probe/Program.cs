@@ -23,10 +23,12 @@ public static unsafe class Program
                 return Serve(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
             case "options":
                 return Options();
+            case "stackmap":
+                return StackMapUse();
             case "metrics":
                 return Metrics();
             default:
-                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, idle, inspect, metrics, options, serve");
+                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, idle, inspect, metrics, options, serve, stackmap");
                 return 2;
         }
     }
@@ -114,6 +116,26 @@ public static unsafe class Program
         Console.WriteLine($"large-cache-bytes: {AllocatorOptions.LargeCacheBytes}");
         Console.WriteLine($"large-cache-count: {AllocatorOptions.LargeCacheCount}");
         Console.WriteLine($"label: {AllocatorOptions.LabelMemory}");
+        Console.WriteLine($"stack-map: {AllocatorOptions.StackMap}");
+        return 0;
+    }
+
+    /// <summary>Whether a thread that has allocated is found by the stack map (its fast paths skip the thread-static).</summary>
+    private static unsafe int StackMapUse()
+    {
+        bool found = false;
+        var thread = new Thread(() =>
+        {
+            for (int i = 0; i <= Allocator.Heap.StackMap.ConflictsBeforeSteal; i++)
+            {
+                NativeAllocator.Free(NativeAllocator.Alloc(20_000));
+            }
+
+            found = Allocator.Heap.StackMap.Current() != null && Allocator.Heap.StackMap.Current() == Allocator.Heap.Arena.t_heap;
+        });
+        thread.Start();
+        thread.Join();
+        Console.WriteLine($"found: {found}");
         return 0;
     }
 

@@ -15,6 +15,7 @@ public class AllocatorOptionsTests
         Assert.Equal((64L << 20).ToString(), options["large-cache-bytes"]);
         Assert.Equal("8", options["large-cache-count"]);
         Assert.Equal("True", options["label"]);
+        Assert.Equal("True", options["stack-map"]);
     }
 
     [Fact]
@@ -26,12 +27,14 @@ public class AllocatorOptionsTests
             ("ALLOCATOR_CHECKED", "yes"),
             ("ALLOCATOR_LARGE_CACHE_MB", "5"),
             ("ALLOCATOR_LARGE_CACHE_COUNT", "not-a-number"),
-            ("ALLOCATOR_LABEL", "0"));
+            ("ALLOCATOR_LABEL", "0"),
+            ("ALLOCATOR_STACK_MAP", "false"));
         Assert.Equal("250", options["purge-delay-ms"]);
         Assert.Equal("True", options["checked"]);
         Assert.Equal((5L << 20).ToString(), options["large-cache-bytes"]);
         Assert.Equal("8", options["large-cache-count"]);
         Assert.Equal("False", options["label"]);
+        Assert.Equal("False", options["stack-map"]);
     }
 
     [Fact]

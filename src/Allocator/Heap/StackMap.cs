@@ -27,7 +27,8 @@ namespace Allocator.Heap;
 /// <item>A previous owner's late exit hook may zero a reused heap's size while its new owner runs; the new owner's
 /// next slow path restores the word from <see cref="ThreadHeap.StackHome"/>, which only the owner writes.</item>
 /// </list>
-/// <para>When the exit hook is unavailable, or the C library cannot report a stack range, every heap's word stays
+/// <para>When the exit hook is unavailable, the C library cannot report a stack range, or the
+/// <see cref="AllocatorOptions.StackMap"/> option is off, every heap's word stays
 /// 0 and every lookup misses: the allocator falls back to the thread-static path, correct and slower.</para>
 /// </remarks>
 internal static unsafe class StackMap
@@ -89,7 +90,7 @@ internal static unsafe class StackMap
     {
         h->StackWord = 0;
         h->StackHome = 0;
-        if (!OsThread.ExitHookAvailable || !OsThread.TryGetCurrentStack(out nuint low, out nuint size))
+        if (!AllocatorOptions.StackMap || !OsThread.ExitHookAvailable || !OsThread.TryGetCurrentStack(out nuint low, out nuint size))
         {
             return;
         }

@@ -93,6 +93,13 @@ public unsafe class StackMapTests
     }
 
     [Fact]
+    public void TheOptionTurnsTheStackMapOff()
+    {
+        Assert.Equal("True", Probe.Run("stackmap")["found"]);
+        Assert.Equal("False", Probe.Run("stackmap", ("ALLOCATOR_STACK_MAP", "0"))["found"]);
+    }
+
+    [Fact]
     public void AThreadsExitMakesItsHeapUnmatchable()
     {
         ThreadHeap* heap = null;
