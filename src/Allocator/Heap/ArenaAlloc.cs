@@ -24,16 +24,13 @@ internal static unsafe partial class Arena
     private static void* AllocSmallCore(nuint size, bool zero)
     {
         ThreadHeap* h = StackMap.Guess();
-        if (StackMap.CallerOwns(h))
+        if (!StackMap.CallerOwns(h) && (h = StackMap.Miss()) == null)
         {
-            void* b = TryPop(h, SizeClasses.SmallIndex(size), zero);
-            if (b != null)
-            {
-                return b;
-            }
+            return AllocSlow(size, zero);
         }
 
-        return AllocSlow(size, zero);
+        void* b = TryPop(h, SizeClasses.SmallIndex(size), zero);
+        return b != null ? b : AllocSlow(size, zero);
     }
 
     /// <summary>
@@ -46,16 +43,13 @@ internal static unsafe partial class Arena
     {
         int c = SizeClasses.Index(size);
         ThreadHeap* h = StackMap.Guess();
-        if (StackMap.CallerOwns(h))
+        if (!StackMap.CallerOwns(h) && (h = StackMap.Miss()) == null)
         {
-            void* b = TryPop(h, c, zero);
-            if (b != null)
-            {
-                return b;
-            }
+            return AllocClass(c, zero);
         }
 
-        return AllocClass(c, zero);
+        void* b = TryPop(h, c, zero);
+        return b != null ? b : AllocClass(c, zero);
     }
 
     /// <summary>

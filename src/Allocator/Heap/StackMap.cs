@@ -69,6 +69,23 @@ internal static unsafe class StackMap
     }
 
     /// <summary>
+    /// A miss of the allocation fast path: the calling thread's heap from its thread-static (null before its first
+    /// allocation), after <see cref="Learn"/> has tried to point the slot at it. Out of line, so the hit path stays
+    /// small; with the map off (or unavailable) every allocation passes here, one call and one thread-static read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static ThreadHeap* Miss()
+    {
+        ThreadHeap* h = Arena.t_heap;
+        if (h != null)
+        {
+            Learn(h);
+        }
+
+        return h;
+    }
+
+    /// <summary>
     /// True when the calling thread owns <paramref name="h"/> (any heap or sentinel heap; sentinels never match):
     /// the caller's stack page lies in the range recorded in <paramref name="h"/>. The free path's ownership check,
     /// which needs no slot: the page it frees into names the heap to test.
