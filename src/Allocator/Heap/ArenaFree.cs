@@ -10,9 +10,10 @@ internal static unsafe partial class Arena
 {
     /// <summary>
     /// Frees <paramref name="ptr"/>. Fast path: the pointer lies in one of our segments, in a page the calling
-    /// thread owns (its heap's recorded stack range holds the caller's stack, see <see cref="StackMap"/>; when the
-    /// map cannot tell, the thread-static heap is compared instead), at the start of a carved block that is not free:
-    /// push it on the page's free list.
+    /// thread owns (its heap's recorded stack range holds the caller's stack, see <see cref="StackMap"/>), at the
+    /// start of a carved block that is not free: push it on the page's free list. When the map cannot tell (it is
+    /// off, or the caller runs outside its recorded stack), the free takes <see cref="FreeSlow"/>, which checks
+    /// ownership through the thread-static heap.
     /// Everything else (null, remote frees, large blocks, bad pointers) goes to <see cref="FreeSlow"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -25,7 +26,7 @@ internal static unsafe partial class Arena
             ThreadHeap* h = page->Heap;
             Block* b = (Block*)ptr;
             nuint tag = Page.FreeTag(b);
-            if ((StackMap.CallerOwns(h) || h == t_heap) && page->IsBlockStart(p) && b->Tag != tag)
+            if (StackMap.CallerOwns(h) && page->IsBlockStart(p) && b->Tag != tag)
             {
                 h->Frees[page->SizeClass]++;
                 FreeLocal(h, page, b, tag);
