@@ -131,7 +131,8 @@ public static unsafe class Program
                 NativeAllocator.Free(NativeAllocator.Alloc(20_000));
             }
 
-            found = Allocator.Heap.StackMap.Current() != null && Allocator.Heap.StackMap.Current() == Allocator.Heap.Arena.t_heap;
+            Allocator.Heap.ThreadHeap* current = Allocator.Heap.StackMap.Current();
+            found = current != null && current == Allocator.Heap.Arena.t_heap;
         });
         thread.Start();
         thread.Join();

@@ -94,10 +94,12 @@ internal static unsafe class StackMap
     public static bool CallerOwns(ThreadHeap* h)
     {
         byte marker;
-        ulong page = (ulong)(&marker) >> PageShift;
-        ulong word = h->StackWord;
-        return page - (word & LowMask) < (word >> 36);
+        return InRange(h->StackWord, (ulong)(&marker) >> PageShift);
     }
+
+    /// <summary>True when stack page <paramref name="page"/> lies in the range a stack word encodes (never for size 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool InRange(ulong word, ulong page) => page - (word & LowMask) < (word >> 36);
 
     /// <summary>
     /// Called once by a thread that has just taken heap <paramref name="h"/>: records the thread's stack range in
@@ -144,9 +146,7 @@ internal static unsafe class StackMap
         }
 
         byte marker;
-        ulong page = (ulong)(&marker) >> PageShift;
-        ulong home = h->StackHome;
-        if (page - (home & LowMask) >= (home >> 36))
+        if (!InRange(h->StackHome, (ulong)(&marker) >> PageShift))
         {
             return; // running outside the recorded stack (an alternate signal stack, or deep in the main thread)
         }
