@@ -36,7 +36,7 @@ public static class ChildProcess
 
     /// <summary>Timed runs per child from the small scale up; the fastest counts, which filters out the noise of
     /// a shared 2-core machine. Peak RSS is over all of them.</summary>
-    private const int Repetitions = 3;
+    private const int Repetitions = 2;
 
     /// <summary>Child side: runs what the arguments say and prints the result line.</summary>
     public static int Run(string[] args)

@@ -59,7 +59,9 @@ public sealed class QuickReport
         md.AppendLine("# Quick comparison").AppendLine();
         md.AppendLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {MachineDescription()}.  ");
         md.AppendLine($"Scale {Options.Scale.ToString(CultureInfo.InvariantCulture)}, {Options.Threads} threads, " +
-            $"every (workload, allocator) in its own process, {Elapsed.TotalSeconds:0} s in all; " +
+            $"every (workload, allocator) in its own process, {Options.Rounds} round{(Options.Rounds == 1 ? "" : "s")} " +
+            "(the fastest time of each counts, with the highest peak RSS), " +
+            $"{Elapsed.TotalSeconds:0} s in all; " +
             $"load average before the run {LoadBefore}.");
         md.AppendLine();
 

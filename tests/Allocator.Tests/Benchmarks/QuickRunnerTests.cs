@@ -38,6 +38,56 @@ public sealed class QuickRunnerTests
         }
     }
 
+    [Theory]
+    [InlineData(11, 8, 2)]
+    [InlineData(3, 1, 1)]
+    [InlineData(4, 3, 3)]
+    public void PlanRunsEveryCellOncePerRoundAndRotatesWhoGoesFirst(int workloads, int competitors, int rounds)
+    {
+        List<(int Cell, int Round)> plan = QuickRunner.Plan(workloads, competitors, rounds);
+
+        Assert.Equal(workloads * competitors * rounds, plan.Count);
+        for (int round = 0; round < rounds; round++)
+        {
+            List<int> cells = plan.Where(p => p.Round == round).Select(p => p.Cell).Order().ToList();
+            Assert.Equal(Enumerable.Range(0, workloads * competitors), cells);
+        }
+
+        // Each workload's block of children starts with the allocator of the child that runs first.
+        var firsts = new HashSet<int>();
+        for (int at = 0; at < plan.Count; at += competitors)
+        {
+            firsts.Add(plan[at].Cell % competitors);
+        }
+
+        Assert.Equal(Math.Min(competitors, workloads * rounds), firsts.Count);
+    }
+
+    [Fact]
+    public void RoundsCombineAsTheFastestTimeWithTheHighestMemory()
+    {
+        WorkloadResult Result(double seconds, long peak, long end) =>
+            new("larson", "ours", true, null, seconds, 1000, 10, peak, end, true, 0, 0, 3);
+
+        WorkloadResult combined = QuickRunner.Combine([Result(0.5, 100, 40), Result(0.3, 90, 50)]);
+
+        Assert.Equal(0.3, combined.Seconds);
+        Assert.Equal(100, combined.PeakRss);
+        Assert.Equal(50, combined.EndRss);
+        Assert.Equal(6, combined.Repetitions);
+
+        WorkloadResult failed = WorkloadResult.Failed("larson", "ours", "boom");
+        Assert.Same(failed, QuickRunner.Combine([Result(0.3, 90, 50), failed]));
+    }
+
+    [Fact]
+    public void RoundsDefaultToTwoFromTheSmallScaleAndOneBelow()
+    {
+        Assert.Equal(2, QuickOptions.Parse([]).Rounds);
+        Assert.Equal(1, QuickOptions.Parse(["--scale", "tiny"]).Rounds);
+        Assert.Equal(3, QuickOptions.Parse(["--rounds", "3"]).Rounds);
+    }
+
     public static TheoryData<string> WorkloadsWithLiveBlocks() =>
         new(Workload.All.Where(w => w is not FalseSharing).Select(w => w.Name));
 
