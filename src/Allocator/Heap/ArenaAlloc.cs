@@ -8,8 +8,8 @@ internal static unsafe partial class Arena
 {
     /// <summary>
     /// Fast allocation of at most <see cref="SizeClasses.LookupMax"/> bytes: pop from the head page of the class's
-    /// queue. Falls back to <see cref="AllocSlow"/> when the <see cref="StackMap"/> does not know the thread's heap
-    /// (or it has none yet) or the page has no free block.
+    /// queue. Falls back to <see cref="AllocSlow"/> when neither the <see cref="StackMap"/> nor the thread-static
+    /// knows the thread's heap (it has none yet), and to <see cref="AllocFrom"/> when the page has no free block.
     /// No lock, no atomic instruction.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -29,8 +29,9 @@ internal static unsafe partial class Arena
             return AllocSlow(size, zero);
         }
 
-        void* b = TryPop(h, SizeClasses.SmallIndex(size), zero);
-        return b != null ? b : AllocSlow(size, zero);
+        int c = SizeClasses.SmallIndex(size);
+        void* b = TryPop(h, c, zero);
+        return b != null ? b : AllocFrom(h, c, zero);
     }
 
     /// <summary>
@@ -49,7 +50,7 @@ internal static unsafe partial class Arena
         }
 
         void* b = TryPop(h, c, zero);
-        return b != null ? b : AllocClass(c, zero);
+        return b != null ? b : AllocFrom(h, c, zero);
     }
 
     /// <summary>
@@ -95,6 +96,17 @@ internal static unsafe partial class Arena
     {
         ThreadHeap* h = EnsureHeap();
         StackMap.Learn(h);
+        return AllocFrom(h, c, zero);
+    }
+
+    /// <summary>
+    /// The fast path's fallback when it already knows the caller's heap <paramref name="h"/> but the head page of
+    /// class <paramref name="c"/> has nothing to pop (about one random-size allocation in ten): refill the queue and
+    /// pop, without looking the heap up again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* AllocFrom(ThreadHeap* h, int c, bool zero)
+    {
         Page* page = h->Head(c);
         if (page->Free == null)
         {
