@@ -88,9 +88,13 @@ public sealed class QuickReport
 
         md.AppendLine("## How it is measured").AppendLine();
         md.AppendLine("- Each child runs the workload once at 5% scale as a warm-up, then resets the peak RSS " +
-            "(`/proc/self/clear_refs` = 5), then runs it timed 3 times (once below scale 0.25) and keeps the fastest. " +
+            "(`/proc/self/clear_refs` = 5), then runs it timed twice (once below scale 0.25) and keeps the faster. " +
             "Peak RSS is `VmHWM` of that child over the timed runs, so it includes the .NET runtime (about 30 MiB, " +
             "the same for every allocator); RSS when freed is `VmRSS` right after the last run.");
+        md.AppendLine($"- Every (workload, allocator) cell ran in {Options.Rounds} separate child process" +
+            $"{(Options.Rounds == 1 ? "" : "es, one per round")}; within a workload the allocators take turns at " +
+            "running first, and every second round runs in reverse order. The fastest round's time counts, with the " +
+            "highest peak RSS and RSS when freed of all rounds.");
         if (_results.Values.Any(r => r.Ok && !r.PeakIsReset))
         {
             md.AppendLine("- **This kernel refused the peak reset**, so peak RSS here also covers start-up and the warm-up run.");

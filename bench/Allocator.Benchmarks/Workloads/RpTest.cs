@@ -11,13 +11,14 @@ public sealed class RpTest : Workload
     private const int BlocksPerLoop = 1000;
     private const int OpsPerLoop = 100;
     private const int CrossRate = 2;
-    private const int Loops = 60;
+    private const int Loops = 200;
 
     public override string Name => "rptest";
 
     public override string Scaling =>
         "mimalloc-bench `rptest N 0 1 2 500 1000 100 8 16000`: linear-falloff sizes 8-16,000 B, 1,000 blocks and 100 " +
-        "replacements per loop, every 2nd loop freed by another thread. Loops cut from 500 to 60 x scale.";
+        "replacements per loop, every 2nd loop freed by another thread. Loops cut from 500 to 200 x scale (at 60 a run took " +
+        "30-100 ms and its cell moved by 5x between runs on a shared 2-core VM).";
 
     public override long Run<THeap, TBlock>(WorkloadRun run)
     {
