@@ -11,6 +11,7 @@ namespace Allocator.Benchmarks;
 /// <item><c>quick [options]</c>: the workload comparison (every allocator in its own child process), then the
 /// mapping section; <c>quick mapping</c> runs the mapping section alone, <c>--no-mapping</c> skips it.</item>
 /// <item><c>memory</c>: the 1,000,000-block memory test.</item>
+/// <item><c>scaling</c>: the two-thread row of issue 3 measured in pairs, 1 and 2 threads back to back.</item>
 /// <item>anything else goes to BenchmarkDotNet's switcher (e.g. <c>--filter '*'</c>).</item>
 /// </list>
 /// </summary>
@@ -30,6 +31,8 @@ public static class Program
                 return Quick(args[1..]);
             case "memory":
                 return MemoryRunner.Run(args[1..]);
+            case "scaling":
+                return ScalingRunner.Run(args[1..]);
             case ChildProcess.Verb:
                 return ChildProcess.Run(args[1..]);
         }

@@ -10,16 +10,19 @@ public sealed class Competitor
 {
     private readonly Func<Workload, WorkloadRun, long> _runWorkload;
     private readonly Func<MemoryTestRun, MemoryTestResult>? _runMemoryTest;
+    private readonly Func<int, int, Micro.ScalingResult>? _runScalingTest;
 
     private Competitor(
         string name, string description, NativeLibraryInfo? library,
-        Func<Workload, WorkloadRun, long> runWorkload, Func<MemoryTestRun, MemoryTestResult>? runMemoryTest)
+        Func<Workload, WorkloadRun, long> runWorkload, Func<MemoryTestRun, MemoryTestResult>? runMemoryTest,
+        Func<int, int, Micro.ScalingResult>? runScalingTest)
     {
         Name = name;
         Description = description;
         Library = library;
         _runWorkload = runWorkload;
         _runMemoryTest = runMemoryTest;
+        _runScalingTest = runScalingTest;
     }
 
     /// <summary>Every competitor, ours first.</summary>
@@ -50,6 +53,9 @@ public sealed class Competitor
     /// <summary>Whether the memory test (pointer allocators only) applies.</summary>
     public bool HasMemoryTest => _runMemoryTest is not null;
 
+    /// <summary>Whether the paired two-thread scaling test (pointer allocators only) applies.</summary>
+    public bool HasScalingTest => _runScalingTest is not null;
+
     /// <summary>Finds a competitor by name.</summary>
     public static Competitor? Find(string name) =>
         All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -68,12 +74,17 @@ public sealed class Competitor
     public MemoryTestResult RunMemoryTest(MemoryTestRun run) =>
         (_runMemoryTest ?? throw new InvalidOperationException($"{Name} has no memory test."))(run);
 
+    /// <summary>Runs the paired two-thread scaling test on this allocator.</summary>
+    public Micro.ScalingResult RunScalingTest(int rounds, int replacements) =>
+        (_runScalingTest ?? throw new InvalidOperationException($"{Name} has no scaling test."))(rounds, replacements);
+
     public override string ToString() => Name;
 
     private static Competitor Native<THeap>(string description, NativeLibraryInfo? library) where THeap : INativeHeap =>
         new(THeap.Name, description, library,
             static (workload, run) => workload.Run<NativeBlocks<THeap>, nint>(run),
-            static run => MemoryTest.Run<THeap>(run));
+            static run => MemoryTest.Run<THeap>(run),
+            static (rounds, replacements) => Micro.ScalingTest.Run<THeap>(rounds, replacements));
 
     private static Competitor Managed<THeap>(string name, string description) where THeap : IBlockHeap<byte[]> =>
         Managed<THeap, byte[]>(name, description);
@@ -81,5 +92,5 @@ public sealed class Competitor
     private static Competitor Managed<THeap, TBlock>(string name, string description) where THeap : IBlockHeap<TBlock> =>
         new(name, description, library: null,
             static (workload, run) => workload.Run<THeap, TBlock>(run),
-            runMemoryTest: null);
+            runMemoryTest: null, runScalingTest: null);
 }

@@ -42,10 +42,13 @@ public static class ChildProcess
     public static int Run(string[] args)
     {
         // __child workload <workload> <allocator> <scale> <threads>  |  __child memory <allocator> <blocks>
-        Competitor competitor = Competitor.Find(args[args[0] == "memory" ? 1 : 2])
+        //   |  __child scaling <allocator> <rounds> <replacements>
+        Competitor competitor = Competitor.Find(args[args[0] is "memory" or "scaling" ? 1 : 2])
             ?? throw new ArgumentException("unknown allocator " + string.Join(' ', args));
         object result = args[0] == "memory"
             ? competitor.RunMemoryTest(new MemoryTestRun(Blocks: int.Parse(args[2])))
+            : args[0] == "scaling"
+            ? competitor.RunScalingTest(int.Parse(args[2]), int.Parse(args[3]))
             : RunWorkload(
                 Workload.Find(args[1]) ?? throw new ArgumentException("unknown workload " + args[1]), competitor,
                 new WorkloadRun(double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4])));
@@ -65,6 +68,10 @@ public static class ChildProcess
         return Launch<WorkloadResult>(args, timeout, out string? problem)
             ?? WorkloadResult.Failed(workload.Name, competitor.Name, problem ?? "no result");
     }
+
+    /// <summary>Parent side: runs the paired two-thread scaling test on one allocator in a child.</summary>
+    public static Micro.ScalingResult? RunScalingTest(Competitor competitor, int rounds, int replacements, TimeSpan timeout, out string? problem) =>
+        Launch<Micro.ScalingResult>([Verb, "scaling", competitor.Name, rounds.ToString(), replacements.ToString()], timeout, out problem);
 
     /// <summary>Parent side: runs the memory test on one allocator in a child.</summary>
     public static MemoryTestResult? RunMemoryTest(Competitor competitor, int blocks, TimeSpan timeout, out string? problem) =>

@@ -55,19 +55,12 @@ public static class MemoryRunner
         var grid = new ResultTables.Grid(
             ["allocator", "requested MiB", "peak above base MiB", "peak / requested", "after free MiB", "after 1 s MiB", "after collect MiB"],
             rows);
-        Console.WriteLine();
-        Console.Write(ResultTables.Text(grid));
         string targets = $"Targets for ours: peak / requested <= {TargetPeakOverhead}, RSS back within {TargetReturnMiB} MiB " +
             "of the baseline after Collect(true), and within 1 s without it.";
-        Console.WriteLine(targets);
-        Directory.CreateDirectory(options.OutputDirectory);
-        string path = Path.Combine(options.OutputDirectory, "memory.md");
-        File.WriteAllText(path,
-            $"# Memory test\n\n{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {QuickReport.MachineDescription()}.\n\n" +
+        ResultTables.Report(options.OutputDirectory, "memory.md", "Memory test",
             $"{blocks:N0} live blocks of random sizes {MemoryTestRun.MinSize}-{MemoryTestRun.MaxSize} B, then all freed. " +
-            "RSS columns are above the baseline measured just before the first allocation.\n\n" +
-            ResultTables.Markdown(grid) + "\n" + targets + "\n");
-        Console.WriteLine($"wrote {path}");
+            "RSS columns are above the baseline measured just before the first allocation.",
+            grid, targets);
         return oursFailed ? 1 : 0;
     }
 

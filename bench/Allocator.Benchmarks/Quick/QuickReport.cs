@@ -195,6 +195,23 @@ public static class ResultTables
     /// <summary>Bytes to MiB.</summary>
     public static double MiB(long bytes) => bytes / (1024.0 * 1024.0);
 
+    /// <summary>
+    /// Prints <paramref name="grid"/> and the <paramref name="target"/> line, and writes them as Markdown to
+    /// <paramref name="fileName"/> in <paramref name="directory"/> under a title, the date and machine, and an intro.
+    /// </summary>
+    public static void Report(string directory, string fileName, string title, string intro, Grid grid, string target)
+    {
+        Console.WriteLine();
+        Console.Write(Text(grid));
+        Console.WriteLine(target);
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, fileName);
+        File.WriteAllText(path,
+            $"# {title}\n\n{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {QuickReport.MachineDescription()}.\n\n" +
+            intro + "\n\n" + Markdown(grid) + "\n" + target + "\n");
+        Console.WriteLine($"wrote {path}");
+    }
+
     /// <summary>Columns padded to their widest cell; labels left-aligned, numbers right-aligned.</summary>
     public static string Text(Grid grid)
     {

@@ -1,4 +1,5 @@
 using Allocator.Benchmarks.Competitors;
+using Allocator.Benchmarks.Micro;
 using Allocator.Benchmarks.Quick;
 using Allocator.Benchmarks.Workloads;
 using Xunit;
@@ -86,6 +87,43 @@ public sealed class QuickRunnerTests
         Assert.Equal(2, QuickOptions.Parse([]).Rounds);
         Assert.Equal(1, QuickOptions.Parse(["--scale", "tiny"]).Rounds);
         Assert.Equal(3, QuickOptions.Parse(["--rounds", "3"]).Rounds);
+    }
+
+    [Fact]
+    public void ScalingRunnerMeasuresOursInPairsAndWritesTheTable()
+    {
+        string output = Path.Combine(Path.GetTempPath(), "allocator-scaling-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            int exitCode = ScalingRunner.Run(
+                ["--allocators", "ours", "--rounds", "2", "--replacements", "20000", "--passes", "1", "--out", output]);
+
+            Assert.Equal(0, exitCode);
+            string markdown = File.ReadAllText(Path.Combine(output, "scaling.md"));
+            string row = markdown.Split('\n').Single(line => line.StartsWith("| ours |", StringComparison.Ordinal));
+            string[] cells = row.Split('|', StringSplitOptions.TrimEntries);
+            Assert.True(double.Parse(cells[2], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
+            Assert.True(double.Parse(cells[3], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
+            Assert.True(double.Parse(cells[4], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
+        }
+        finally
+        {
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public void ScalingTestSplitsTheSameWorkBetweenTwoThreads()
+    {
+        ScalingResult result = ScalingTest.Run<OursHeap>(rounds: 3, replacements: 10_000);
+
+        Assert.Equal(3, result.Rounds);
+        Assert.True(result.OneThreadMs > 0 && result.TwoThreadMs > 0);
+        Assert.InRange(result.Scaling, result.LowestScaling, result.HighestScaling);
+        Assert.Equal(OursHeap.Name, result.Allocator);
     }
 
     public static TheoryData<string> WorkloadsWithLiveBlocks() =>

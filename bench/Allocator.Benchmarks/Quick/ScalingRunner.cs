@@ -1,0 +1,93 @@
+using System.Globalization;
+using Allocator.Benchmarks.Competitors;
+using Allocator.Benchmarks.Micro;
+
+namespace Allocator.Benchmarks.Quick;
+
+/// <summary>
+/// <c>scaling</c>: the paired two-thread scaling test (<see cref="ScalingTest"/>) for ours and every installed
+/// pointer allocator, each in its own process. Prints a table and writes it to bench/results/scaling.md.
+/// Options: <c>--rounds N</c> (default 15), <c>--replacements N</c> (default 1,000,000), <c>--passes N</c>
+/// (default 2), <c>--allocators a,b</c>, <c>--out DIR</c>.
+/// </summary>
+public static class ScalingRunner
+{
+    private const double Target = 1.8;
+
+    public static int Run(string[] args)
+    {
+        int rounds = IntOption(args, "--rounds", 15);
+        int replacements = IntOption(args, "--replacements", 1_000_000);
+        var options = QuickOptions.Parse(args.Where((_, i) => !IsOwnArgument(args, i)).ToList());
+        List<Competitor> competitors = QuickRunner.Available(options.Competitors.Where(c => c.HasScalingTest), Console.Out);
+        int passes = IntOption(args, "--passes", 2);
+
+        // Each allocator runs in one child per pass, the second pass in reverse order: on a shared machine a burst of
+        // load takes a core from the 2-thread runs and so only ever lowers a child's figure, and the children that run
+        // first (while the parent process still compiles its own code) were the ones hit most often.
+        var results = new Dictionary<Competitor, List<ScalingResult>>();
+        var failed = new HashSet<Competitor>();
+        for (int pass = 0; pass < passes; pass++)
+        {
+            IEnumerable<Competitor> order = pass % 2 == 0 ? competitors : Enumerable.Reverse(competitors);
+            foreach (Competitor competitor in order)
+            {
+                Console.Write($"scaling, pass {pass + 1}/{passes}: {competitor.Name}, {rounds} rounds of {replacements:N0} replacements on 1 and on 2 threads ... ");
+                ScalingResult? result = ChildProcess.RunScalingTest(competitor, rounds, replacements, options.Timeout, out string? problem);
+                if (result is null)
+                {
+                    Console.WriteLine("FAILED: " + problem);
+                    failed.Add(competitor);
+                    continue;
+                }
+
+                Console.WriteLine($"{result.Scaling:0.00}x");
+                (results.TryGetValue(competitor, out List<ScalingResult>? list) ? list : results[competitor] = []).Add(result);
+            }
+        }
+
+        var rows = new List<string[]>();
+        bool oursFailed = false;
+        foreach (Competitor competitor in competitors)
+        {
+            if (failed.Contains(competitor) || !results.TryGetValue(competitor, out List<ScalingResult>? list))
+            {
+                oursFailed |= competitor.IsOurs;
+                rows.Add([competitor.Name, "FAIL", "", "", "", ""]);
+                continue;
+            }
+
+            ScalingResult best = list.MaxBy(r => r.Scaling)!;
+            rows.Add(
+            [
+                competitor.Name,
+                best.OneThreadMs.ToString("0.00", CultureInfo.InvariantCulture),
+                best.TwoThreadMs.ToString("0.00", CultureInfo.InvariantCulture),
+                best.Scaling.ToString("0.00", CultureInfo.InvariantCulture),
+                $"{best.LowestScaling.ToString("0.00", CultureInfo.InvariantCulture)}-{best.HighestScaling.ToString("0.00", CultureInfo.InvariantCulture)}",
+                string.Join(" ", list.Select(r => r.Scaling.ToString("0.00", CultureInfo.InvariantCulture))),
+            ]);
+        }
+
+        var grid = new ResultTables.Grid(
+            ["allocator", "1 thread ms (median)", "2 threads ms (median)", "scaling (median of pairs)", "lowest-highest pair", "every pass"],
+            rows);
+        ResultTables.Report(options.OutputDirectory, "scaling.md", "Two-thread scaling, paired",
+            $"Random replacement of 8-1024 B blocks, 10,000 live blocks per thread; {replacements:N0} replacements done " +
+            $"by one thread, then split between two, back to back in one process, {rounds} rounds alternating which " +
+            "goes first. Scaling is the median of the rounds' ratios (1-thread time / 2-thread time). Each allocator ran " +
+            $"in {passes} child processes (the second pass in reverse order); the table shows the pass with the higher " +
+            "scaling, and the last column every pass.",
+            grid, $"Target for ours: 2 threads give at least {Target}x the throughput of one.");
+        return oursFailed ? 1 : 0;
+    }
+
+    private static int IntOption(string[] args, string name, int fallback)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static bool IsOwnArgument(string[] args, int i) =>
+        args[i] is "--rounds" or "--replacements" or "--passes" || (i > 0 && args[i - 1] is "--rounds" or "--replacements" or "--passes");
+}
