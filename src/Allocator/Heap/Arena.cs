@@ -179,6 +179,17 @@ internal static unsafe partial class Arena
 
     private static void AbandonHeapUnsynchronized(ThreadHeap* h)
     {
+        for (int kind = 0; kind < 3; kind++)
+        {
+            for (Segment* s = (Segment*)s_segments[kind]; s != null; s = s->Next)
+            {
+                if (s->Owner == h)
+                {
+                    s->Owner = null;
+                }
+            }
+        }
+
         for (int c = 0; c < SizeClasses.Count; c++)
         {
             AbandonList(h->Head(c), c);
@@ -325,14 +336,19 @@ internal static unsafe partial class Arena
 
             int shift = SizeClasses.PageShift(c);
             int kind = KindOf(shift);
-            Segment* s = (Segment*)s_segments[kind];
-            if (s == null || s->FreeMask == 0)
+            Segment* s = FindSegment(kind, h, anyOwner: false);
+            if (s == null)
             {
                 s = MapSegment(shift);
-                if (s == null)
+                if (s == null && (s = FindSegment(kind, h, anyOwner: true)) == null)
                 {
                     return null;
                 }
+            }
+
+            if (s->Owner == null)
+            {
+                s->Owner = h;
             }
 
             int index = BitOperations.TrailingZeroCount(s->FreeMask);
@@ -368,6 +384,30 @@ internal static unsafe partial class Arena
 
             return page;
         }
+    }
+
+    /// <summary>
+    /// A segment of <paramref name="kind"/> with a free page for <paramref name="h"/>: one it owns, else an unowned
+    /// one; with <paramref name="anyOwner"/>, any (the OS refused a new segment). Null when there is none. Segments
+    /// with free pages sit at the front of the list. Caller holds the lock.
+    /// </summary>
+    private static Segment* FindSegment(int kind, ThreadHeap* h, bool anyOwner)
+    {
+        Segment* unowned = null;
+        for (Segment* s = (Segment*)s_segments[kind]; s != null && s->FreeMask != 0; s = s->Next)
+        {
+            if (s->Owner == h || anyOwner)
+            {
+                return s;
+            }
+
+            if (s->Owner == null && unowned == null)
+            {
+                unowned = s;
+            }
+        }
+
+        return unowned;
     }
 
     private static void InitPage(Page* page, ThreadHeap* h, int c)
