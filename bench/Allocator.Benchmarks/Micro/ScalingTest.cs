@@ -108,15 +108,11 @@ public static class ScalingTest
         }
 
         Volatile.Write(ref stop, true);
-        foreach (Thread worker in workers)
+        for (int t = 0; t < 2; t++)
         {
-            start[Array.IndexOf(workers, worker)].Release();
-            worker.Join();
-        }
-
-        foreach (SemaphoreSlim semaphore in start)
-        {
-            semaphore.Dispose();
+            start[t].Release();
+            workers[t].Join();
+            start[t].Dispose();
         }
 
         return new ScalingResult(

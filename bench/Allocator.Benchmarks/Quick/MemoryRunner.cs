@@ -16,13 +16,8 @@ public static class MemoryRunner
 
     public static int Run(string[] args)
     {
-        int blocks = new MemoryTestRun().Blocks;
-        var options = QuickOptions.Parse(args.Where((_, i) => !IsBlocksArgument(args, i)).ToList());
-        int at = Array.IndexOf(args, "--blocks");
-        if (at >= 0 && at + 1 < args.Length)
-        {
-            blocks = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
-        }
+        int blocks = QuickOptions.IntOption(args, "--blocks", new MemoryTestRun().Blocks);
+        var options = QuickOptions.ParseWithout(args, "--blocks");
 
         List<Competitor> competitors = QuickRunner.Available(options.Competitors.Where(c => c.HasMemoryTest), Console.Out);
         var rows = new List<string[]>();
@@ -63,9 +58,6 @@ public static class MemoryRunner
             grid, targets);
         return oursFailed ? 1 : 0;
     }
-
-    private static bool IsBlocksArgument(string[] args, int i) =>
-        args[i] == "--blocks" || (i > 0 && args[i - 1] == "--blocks");
 
     private static string Above(long value, long baseline) =>
         ResultTables.MiB(value - baseline).ToString("0.0", CultureInfo.InvariantCulture);

@@ -189,6 +189,20 @@ public sealed record QuickOptions(
         return options.Rounds > 0 ? options : options with { Rounds = options.Scale >= 0.25 ? 2 : 1 };
     }
 
+    /// <summary>
+    /// The integer value of option <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/>
+    /// when it is absent: for commands that add options of their own to these (see <see cref="ParseWithout"/>).
+    /// </summary>
+    public static int IntOption(IReadOnlyList<string> args, string name, int fallback)
+    {
+        int at = args.ToList().IndexOf(name);
+        return at >= 0 && at + 1 < args.Count ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>Parses <paramref name="args"/> without the options named in <paramref name="own"/> and their values.</summary>
+    public static QuickOptions ParseWithout(IReadOnlyList<string> args, params string[] own) =>
+        Parse(args.Where((_, i) => !own.Contains(args[i]) && (i == 0 || !own.Contains(args[i - 1]))).ToList());
+
     private static List<T> Pick<T>(string names, Func<string, T?> find) where T : class =>
         names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(name => find(name) ?? throw new ArgumentException("unknown name " + name))

@@ -16,11 +16,11 @@ public static class ScalingRunner
 
     public static int Run(string[] args)
     {
-        int rounds = IntOption(args, "--rounds", 15);
-        int replacements = IntOption(args, "--replacements", 1_000_000);
-        var options = QuickOptions.Parse(args.Where((_, i) => !IsOwnArgument(args, i)).ToList());
+        int rounds = QuickOptions.IntOption(args, "--rounds", 15);
+        int replacements = QuickOptions.IntOption(args, "--replacements", 1_000_000);
+        int passes = QuickOptions.IntOption(args, "--passes", 2);
+        var options = QuickOptions.ParseWithout(args, "--rounds", "--replacements", "--passes");
         List<Competitor> competitors = QuickRunner.Available(options.Competitors.Where(c => c.HasScalingTest), Console.Out);
-        int passes = IntOption(args, "--passes", 2);
 
         // Each allocator runs in one child per pass, the second pass in reverse order: on a shared machine a burst of
         // load takes a core from the 2-thread runs and so only ever lowers a child's figure, and the children that run
@@ -81,13 +81,4 @@ public static class ScalingRunner
             grid, $"Target for ours: 2 threads give at least {Target}x the throughput of one.");
         return oursFailed ? 1 : 0;
     }
-
-    private static int IntOption(string[] args, string name, int fallback)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private static bool IsOwnArgument(string[] args, int i) =>
-        args[i] is "--rounds" or "--replacements" or "--passes" || (i > 0 && args[i - 1] is "--rounds" or "--replacements" or "--passes");
 }
