@@ -25,14 +25,14 @@ internal static unsafe class HeapReader
     // Far more segments than a 47-bit address space holds: a bound for walking a list that may be corrupt.
     private const int MaxSegments = 1 << 25;
 
-    /// <summary>Bytes of the allocator's segment map (one bit per 4 MiB of the address space).</summary>
-    public const ulong SegmentMapBytes = SegmentMap.Chunks / 8;
+    /// <summary>Bytes of the allocator's segment map (one byte per 4 MiB of the address space).</summary>
+    public const ulong SegmentMapBytes = SegmentMap.Chunks;
 
     /// <summary>The address of the allocator's segment map in <paramref name="target"/>, or null before the allocator was used.</summary>
     /// <param name="target">An attached process.</param>
     /// <returns>The address, or null.</returns>
     public static ulong? SegmentMapAddress(TargetProcess target) =>
-        target.LibraryType("Allocator.Heap.SegmentMap") is ClrType map ? ReadStatic<ulong>(target, map, "s_bits") : null;
+        target.LibraryType("Allocator.Heap.SegmentMap") is ClrType map ? ReadStatic<ulong>(target, map, "s_shifts") : null;
 
     /// <summary>The allocator's state in <paramref name="target"/>.</summary>
     /// <param name="target">An attached process.</param>

@@ -550,7 +550,7 @@ internal static unsafe partial class Arena
         s_segmentCount++;
         s_reserved += (long)Segment.Size;
         s_committed += (long)Segment.HeaderSize;
-        SegmentMap.Add(mem);
+        SegmentMap.Add(mem, pageShift);
         return s;
     }
 

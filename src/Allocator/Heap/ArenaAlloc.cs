@@ -23,15 +23,17 @@ internal static unsafe partial class Arena
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* AllocSmallCore(nuint size, bool zero)
     {
-        ThreadHeap* h = StackMap.Guess();
-        if (!StackMap.CallerOwns(h) && (h = StackMap.Miss()) == null)
+        nuint sp = StackMap.Here();
+        ThreadHeap* h = StackMap.Guess(sp);
+        if (!StackMap.CallerOwns(h, sp) && (h = StackMap.Miss()) == null)
         {
             return AllocSlow(size, zero);
         }
 
         int c = SizeClasses.SmallIndex(size);
-        void* b = TryPop(h, c, zero);
-        return b != null ? b : AllocFrom(h, c, zero);
+        Page* page = h->Head(c);
+        Block* b = page->Free;
+        return b != null ? Take(h, c, page, b, zero) : AllocFrom(h, c, zero);
     }
 
     /// <summary>
@@ -43,30 +45,26 @@ internal static unsafe partial class Arena
     public static void* AllocMedium(nuint size, bool zero)
     {
         int c = SizeClasses.Index(size);
-        ThreadHeap* h = StackMap.Guess();
-        if (!StackMap.CallerOwns(h) && (h = StackMap.Miss()) == null)
+        nuint sp = StackMap.Here();
+        ThreadHeap* h = StackMap.Guess(sp);
+        if (!StackMap.CallerOwns(h, sp) && (h = StackMap.Miss()) == null)
         {
             return AllocClass(c, zero);
         }
 
-        void* b = TryPop(h, c, zero);
-        return b != null ? b : AllocFrom(h, c, zero);
+        Page* page = h->Head(c);
+        Block* b = page->Free;
+        return b != null ? Take(h, c, page, b, zero) : AllocFrom(h, c, zero);
     }
 
     /// <summary>
-    /// Pops a block of class <paramref name="c"/> from the head page of <paramref name="h"/>'s queue (the caller owns
-    /// <paramref name="h"/>), or returns null when that page has no free block. No lock, no atomic instruction.
+    /// Pops <paramref name="b"/>, the first free block of <paramref name="page"/>, the head page of class
+    /// <paramref name="c"/>'s queue in <paramref name="h"/> (the caller owns <paramref name="h"/>). No lock, no atomic
+    /// instruction.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void* TryPop(ThreadHeap* h, int c, bool zero)
+    private static void* Take(ThreadHeap* h, int c, Page* page, Block* b, bool zero)
     {
-        Page* page = h->Head(c);
-        Block* b = page->Free;
-        if (b == null)
-        {
-            return null;
-        }
-
         page->Free = b->Next;
         page->Used++;
         h->Allocs[c]++;

@@ -20,13 +20,14 @@ internal static unsafe partial class Arena
     public static void Free(void* ptr)
     {
         nuint p = (nuint)ptr;
-        if (SegmentMap.Contains(p))
+        int shift = SegmentMap.PageShiftOf(p);
+        if (shift != 0)
         {
-            Page* page = ((Segment*)(p & ~Segment.Mask))->PageOf(p);
+            Page* page = Segment.PageOf(p, shift);
             ThreadHeap* h = page->Heap;
             Block* b = (Block*)ptr;
             nuint tag = Page.FreeTag(b);
-            if (StackMap.CallerOwns(h) && page->IsBlockStart(p) && b->Tag != tag)
+            if (StackMap.CallerOwns(h, StackMap.Here()) && page->IsBlockStart(p) && b->Tag != tag)
             {
                 h->Frees[page->SizeClass]++;
                 FreeLocal(h, page, b, tag);

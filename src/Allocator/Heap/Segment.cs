@@ -91,6 +91,14 @@ internal unsafe struct Segment
     public Page* PageOf(nuint p) => (Page*)((byte*)Unsafe.AsPointer(ref this) + PagesOffset) + (int)((p & Mask) >> PageShift);
 
     /// <summary>Checks at start-up that the header fits.</summary>
+    /// <summary>
+    /// The page of the segment that holds <paramref name="p"/>, whose pages are 2^<paramref name="pageShift"/> bytes
+    /// (from <see cref="SegmentMap.PageShiftOf"/>): computed from the pointer alone, without reading the header.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Page* PageOf(nuint p, int pageShift) =>
+        (Page*)((p & ~Mask) + PagesOffset + (((p & Mask) >> pageShift) * (nuint)sizeof(Page)));
+
     public static void AssertLayout()
     {
         if (sizeof(Segment) > PagesOffset || PagesOffset + (MaxPages * sizeof(Page)) > (int)HeaderSize)

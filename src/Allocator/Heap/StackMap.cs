@@ -9,26 +9,33 @@ namespace Allocator.Heap;
 /// alloc+free pair). A miss costs nothing but the usual slow path, which learns the answer for next time.
 /// </summary>
 /// <remarks>
-/// <para>How it works. A table of <see cref="Slots"/> heap pointers is indexed by a hash of the 64 KiB stack
-/// granule the caller runs on. A slot is only a guess: the lookup accepts the heap it names only when the caller's stack
-/// page lies inside that heap's <see cref="ThreadHeap.StackWord"/>, the stack range of the thread that owns the
-/// heap. Live threads' stacks never overlap, so a page inside the owner's range means the caller is the owner.</para>
+/// <para>How it works. A table of <see cref="Slots"/> heap pointers is indexed by the 64 KiB stack granule the
+/// caller runs on (its low 12 bits: thread stacks lie next to each other, so threads whose stacks are within
+/// 256 MiB of each other never share a slot). A slot is only a guess: the lookup accepts the heap it names only
+/// when the caller's stack address lies inside that heap's [<see cref="ThreadHeap.StackLow"/>,
+/// + <see cref="ThreadHeap.StackBytes"/>), the stack of the thread that owns the heap. Live threads' stacks never
+/// overlap, so an address inside the owner's range means the caller is the owner. The check is one subtraction and
+/// one unsigned compare.</para>
 /// <para>Invariants that make that true:</para>
 /// <list type="bullet">
-/// <item>A slot always holds a pointer to a heap (or to <see cref="Arena.FreePageHeap"/>, whose stack word is 0),
+/// <item>A slot always holds a pointer to a heap (or to <see cref="Arena.FreePageHeap"/>, whose size is 0),
 /// and heap memory is never unmapped, so reading through a stale slot is safe.</item>
-/// <item>A heap's stack word describes its current owner's stack, or has size 0. It is written by the owner
-/// (<see cref="Adopt"/>, <see cref="Learn"/>), cleared when the reaper abandons the heap, and zeroed in size by
-/// the owner's exit hook (<see cref="OsThread.ArmExitHook"/>), which runs before the owner's stack can be reused by
-/// a new thread. So a thread that starts on a dead thread's stack never matches the dead thread's heap.</item>
-/// <item>The word is one 64-bit value, written and read whole: bits 0-35 hold the stack's low address in 4 KiB
-/// units, bits 36-63 its size in 4 KiB units. The exit hook stores a constant below 16 into the upper 32 bits,
-/// which makes the size 0 (bits 36-63 are bits 4-31 of that half).</item>
-/// <item>A previous owner's late exit hook may zero a reused heap's size while its new owner runs; the new owner's
-/// next slow path restores the word from <see cref="ThreadHeap.StackHome"/>, which only the owner writes.</item>
+/// <item>A heap's range describes its current owner's stack, or matches nothing. The owner writes it
+/// (<see cref="Adopt"/>, <see cref="Learn"/>); the reaper clears it when it abandons the heap; the owner's exit hook
+/// (<see cref="OsThread.ArmExitHook"/>) overwrites the upper half of the low address with a small constant, before
+/// the owner's stack can be reused by a new thread. That makes the low address less than 2^36 + 2^32, and only
+/// stacks at 2^37 or above are recorded (all of them, with Linux's address-space layout), so the range, at most 4 GiB
+/// long, matches no stack any more. A thread that starts on a dead thread's stack never matches the dead thread's heap.</item>
+/// <item>The range is two words, so it is written and read in an order that never pairs one owner's low address
+/// with another's size: <see cref="Adopt"/> zeroes the size, then writes the low address, then the size (each a
+/// volatile write); a reader reads the size (a volatile read), then the low address. A reader that sees a new size
+/// therefore sees the low address written before it (or one the exit hook or reaper spoiled), and a reader that
+/// sees size 0 matches nothing. The reaper clears both, in any order: a low address of 0 matches no stack.</item>
+/// <item>A previous owner's late exit hook may spoil a reused heap's low address while its new owner runs; the new
+/// owner's next slow path restores it from <see cref="ThreadHeap.StackHome"/>, which only the owner writes.</item>
 /// </list>
-/// <para>When the exit hook is unavailable, the C library cannot report a stack range, or the
-/// <see cref="AllocatorOptions.StackMap"/> option is off, every heap's word stays
+/// <para>When the exit hook is unavailable, the C library cannot report a stack range, the stack lies below 2^37,
+/// or the <see cref="AllocatorOptions.StackMap"/> option is off, every heap's size stays
 /// 0 and every lookup misses: the allocator falls back to the thread-static path, correct and slower.</para>
 /// </remarks>
 internal static unsafe class StackMap
@@ -42,31 +49,42 @@ internal static unsafe class StackMap
     /// <summary>Slow paths a thread spends blocked from a slot held by another live thread's heap before it takes the slot.</summary>
     public const int ConflictsBeforeSteal = 64;
 
-    private const int SlotBits = 12;
-    private const int PageShift = 12;
     private const int GranuleShift = 16;
-    private const ulong LowMask = (1UL << 36) - 1;
+
+    /// <summary>The largest stack size recorded, in bytes (the size field is 32 bits); larger stacks are cut to it.</summary>
+    private const uint MaxStackBytes = uint.MaxValue & ~4095u;
+
+    /// <summary>Stacks below this address are not recorded (see the remarks: the exit hook's spoiled address is below 2^36 + 2^32).</summary>
+    private const ulong LowestStack = 1UL << 37;
 
     private static readonly ThreadHeap** s_slots = CreateSlots();
+
+    /// <summary>
+    /// An address in the caller's stack frame (of a local). Computed once per fast path and passed to
+    /// <see cref="Guess"/> and <see cref="CallerOwns"/>; it is only compared, never dereferenced.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint Here()
+    {
+        byte marker;
+        return (nuint)(&marker);
+    }
 
     /// <summary>The calling thread's heap, or null when the map does not know it (then use the slow path).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ThreadHeap* Current()
     {
-        ThreadHeap* h = Guess();
-        return CallerOwns(h) ? h : null;
+        nuint sp = Here();
+        ThreadHeap* h = Guess(sp);
+        return CallerOwns(h, sp) ? h : null;
     }
 
     /// <summary>
-    /// The heap in the slot of the caller's stack page: never null, and the caller's own heap only when
-    /// <see cref="CallerOwns"/> says so. The allocation fast path tests the two in one branch.
+    /// The heap in the slot of stack address <paramref name="sp"/> (from <see cref="Here"/>): never null, and the
+    /// caller's own heap only when <see cref="CallerOwns"/> says so. The allocation fast path tests the two in one branch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ThreadHeap* Guess()
-    {
-        byte marker;
-        return s_slots[SlotOf((ulong)(&marker))];
-    }
+    public static ThreadHeap* Guess(nuint sp) => s_slots[(sp >> GranuleShift) & (Slots - 1)];
 
     /// <summary>
     /// A miss of the allocation fast path: the calling thread's heap from its thread-static (null before its first
@@ -86,49 +104,40 @@ internal static unsafe class StackMap
     }
 
     /// <summary>
-    /// True when the calling thread owns <paramref name="h"/> (any heap or sentinel heap; sentinels never match):
-    /// the caller's stack page lies in the range recorded in <paramref name="h"/>. The free path's ownership check,
+    /// True when the calling thread, whose stack holds <paramref name="sp"/> (from <see cref="Here"/>), owns
+    /// <paramref name="h"/> (any heap or sentinel heap; sentinels never match). The free path's ownership check,
     /// which needs no slot: the page it frees into names the heap to test.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool CallerOwns(ThreadHeap* h)
+    public static bool CallerOwns(ThreadHeap* h, nuint sp)
     {
-        byte marker;
-        return InRange(h->StackWord, (ulong)(&marker) >> PageShift);
+        uint size = Volatile.Read(ref h->StackBytes); // the size first, then the low address (see the remarks)
+        return sp - h->StackLow < size;
     }
-
-    /// <summary>True when stack page <paramref name="page"/> lies in the range a stack word encodes (never for size 0).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool InRange(ulong word, ulong page) => page - (word & LowMask) < (word >> 36);
 
     /// <summary>
     /// Called once by a thread that has just taken heap <paramref name="h"/>: records the thread's stack range in
-    /// it and arms the exit hook on it. Leaves the word 0 when either is unavailable.
+    /// it and arms the exit hook on it. Leaves the size 0 when either is unavailable.
     /// </summary>
     public static void Adopt(ThreadHeap* h)
     {
-        h->StackWord = 0;
+        Volatile.Write(ref h->StackBytes, 0u);
         h->StackHome = 0;
-        if (!AllocatorOptions.StackMap || !OsThread.ExitHookAvailable || !OsThread.TryGetCurrentStack(out nuint low, out nuint size))
+        if (!AllocatorOptions.StackMap || !OsThread.ExitHookAvailable || !OsThread.TryGetCurrentStack(out nuint low, out nuint size)
+            || (ulong)low < LowestStack || !OsThread.ArmExitHook((uint*)&h->StackLow + 1))
         {
             return;
         }
 
-        ulong lowPage = (ulong)low >> PageShift;
-        ulong pages = Math.Min((ulong)size >> PageShift, (1UL << 28) - 1);
-        if (lowPage > LowMask || !OsThread.ArmExitHook((uint*)&h->StackWord + 1))
-        {
-            return;
-        }
-
-        h->StackHome = lowPage | (pages << 36);
-        h->StackWord = h->StackHome;
+        Volatile.Write(ref h->StackLow, low);
+        Volatile.Write(ref h->StackBytes, (uint)Math.Min((ulong)size, MaxStackBytes));
+        h->StackHome = low;
         Learn(h);
     }
 
     /// <summary>
-    /// Slow-path upkeep for the calling thread, which owns <paramref name="h"/>: restores a stack word that a
-    /// previous owner's exit hook zeroed, and points the slot of the caller's stack at <paramref name="h"/>. A slot
+    /// Slow-path upkeep for the calling thread, which owns <paramref name="h"/>: restores a low address that a
+    /// previous owner's exit hook spoiled, and points the slot of the caller's stack at <paramref name="h"/>. A slot
     /// held by another live thread's heap is taken only after <see cref="ConflictsBeforeSteal"/> slow paths blocked
     /// by it, so two busy threads whose stacks share a slot trade it rarely instead of on every call, and a slot
     /// held by a thread that has moved on (or by a reused heap) is not lost for good.
@@ -140,25 +149,25 @@ internal static unsafe class StackMap
             return;
         }
 
-        if (h->StackWord != h->StackHome)
+        if (h->StackLow != h->StackHome)
         {
-            h->StackWord = h->StackHome;
+            Volatile.Write(ref h->StackLow, h->StackHome); // the size is still the owner's own
         }
 
-        byte marker;
-        if (!InRange(h->StackHome, (ulong)(&marker) >> PageShift))
+        nuint sp = Here();
+        if (sp - h->StackHome >= h->StackBytes)
         {
             return; // running outside the recorded stack (an alternate signal stack, or deep in the main thread)
         }
 
-        ThreadHeap** slot = s_slots + SlotOf((ulong)(&marker));
+        ThreadHeap** slot = s_slots + ((sp >> GranuleShift) & (Slots - 1));
         ThreadHeap* held = *slot;
         if (held == h)
         {
             return;
         }
 
-        if ((held->StackWord >> 36) != 0 && ++h->SlotConflicts < ConflictsBeforeSteal)
+        if (IsLive(held) && ++h->SlotConflicts < ConflictsBeforeSteal)
         {
             return;
         }
@@ -167,9 +176,8 @@ internal static unsafe class StackMap
         *slot = h;
     }
 
-    /// <summary>The slot of stack address <paramref name="address"/>: a multiplicative hash of its 64 KiB granule.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nuint SlotOf(ulong address) => (nuint)(((address >> GranuleShift) * 0x9E3779B97F4A7C15UL) >> (64 - SlotBits));
+    /// <summary>True when <paramref name="h"/> records a stack whose thread has not exited (as far as its hook says).</summary>
+    private static bool IsLive(ThreadHeap* h) => h->StackBytes != 0 && (ulong)h->StackLow >= LowestStack;
 
     private static ThreadHeap** CreateSlots()
     {
@@ -181,7 +189,7 @@ internal static unsafe class StackMap
 
         for (int i = 0; i < Slots; i++)
         {
-            slots[i] = Arena.FreePageHeap; // its stack word is 0: every lookup through it misses
+            slots[i] = Arena.FreePageHeap; // its stack size is 0: every lookup through it misses
         }
 
         return slots;

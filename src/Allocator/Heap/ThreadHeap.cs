@@ -19,14 +19,24 @@ namespace Allocator.Heap;
 internal unsafe struct ThreadHeap
 {
     /// <summary>
-    /// The owning thread's stack range as <see cref="StackMap"/> encodes it (low address and size in 4 KiB units), or
-    /// a word whose size is 0. Read by any thread, written whole by the owner, by the reaper, and (its upper half)
-    /// by the owner's exit hook. See <see cref="StackMap"/> for the invariants.
+    /// Low address of the owning thread's stack as <see cref="StackMap"/> records it. Its upper 32 bits are the word
+    /// the owner's exit hook overwrites, which turns it into an address below 2^36 that no recorded stack is near.
+    /// Read by any thread; written by the owner (while <see cref="StackBytes"/> is 0, or to restore it), by the
+    /// reaper and by the exit hook. See <see cref="StackMap"/>.
     /// </summary>
-    public ulong StackWord;
+    public nuint StackLow;
 
-    /// <summary>The owner's stack word as recorded when it took the heap (0 when the stack map is not used); owner-only.</summary>
-    public ulong StackHome;
+    /// <summary>
+    /// Size in bytes of the owner's stack from <see cref="StackLow"/>, or 0, which no address matches. Written last
+    /// by the owner, read first by everyone; cleared by the reaper.
+    /// </summary>
+    public uint StackBytes;
+
+    /// <summary>Slow paths that found the caller's stack-map slot held by another live heap (see <see cref="StackMap.Learn"/>); owner-only.</summary>
+    public int SlotConflicts;
+
+    /// <summary>The owner's <see cref="StackLow"/> as recorded when it took the heap (0 when the stack map is not used); owner-only.</summary>
+    public nuint StackHome;
 
     /// <summary>Head of each class's queue of pages that may have free blocks (a Page*).</summary>
     public fixed ulong Queue[SizeClasses.Count];
@@ -51,9 +61,6 @@ internal unsafe struct ThreadHeap
 
     /// <summary>Set by <see cref="NativeAllocator.Collect"/> on another thread: release kept empty pages at the next slow path.</summary>
     public int CollectRequested;
-
-    /// <summary>Slow paths that found the caller's stack-map slot held by another live heap (see <see cref="StackMap.Learn"/>); owner-only.</summary>
-    public int SlotConflicts;
 
     /// <summary>Index in the arena's heap registry.</summary>
     public int Id;
