@@ -20,18 +20,22 @@ internal static unsafe partial class Arena
     public static void Free(void* ptr)
     {
         nuint p = (nuint)ptr;
-        int shift = SegmentMap.PageShiftOf(p);
-        if (shift != 0)
+        nuint chunk = p >> Segment.Shift;
+        if (chunk < SegmentMap.Chunks)
         {
-            Page* page = Segment.PageOf(p, shift);
-            ThreadHeap* h = page->Heap;
-            Block* b = (Block*)ptr;
-            nuint tag = Page.FreeTag(b);
-            if (StackMap.CallerOwns(h, StackMap.Here()) && page->IsBlockStart(p) && b->Tag != tag)
+            int shift = SegmentMap.ShiftAt(chunk);
+            if (shift != 0)
             {
-                h->Frees[page->SizeClass]++;
-                FreeLocal(h, page, b, tag);
-                return;
+                Page* page = Segment.PageOf(p, shift);
+                ThreadHeap* h = page->Heap;
+                Block* b = (Block*)ptr;
+                nuint tag = Page.FreeTag(b);
+                if (StackMap.CallerOwns(h, StackMap.Here()) && page->IsBlockStart(p) && b->Tag != tag)
+                {
+                    h->Frees[page->SizeClass]++;
+                    FreeLocal(h, page, b, tag);
+                    return;
+                }
             }
         }
 

@@ -30,6 +30,14 @@ internal static unsafe class SegmentMap
         return chunk < Chunks ? s_shifts[chunk] : 0;
     }
 
+    /// <summary>
+    /// The entry of chunk <paramref name="chunk"/> (a pointer shifted right by <see cref="Segment.Shift"/>), which
+    /// must be below <see cref="Chunks"/>: the segment's page shift, or 0. The free fast path's form of
+    /// <see cref="PageShiftOf"/>, with the range test left to the caller so that both tests branch to one slow path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int ShiftAt(nuint chunk) => s_shifts[chunk];
+
     /// <summary>True when <paramref name="p"/> lies in one of our segments.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Contains(nuint p) => PageShiftOf(p) != 0;
