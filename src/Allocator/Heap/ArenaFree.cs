@@ -100,8 +100,16 @@ internal static unsafe partial class Arena
         }
 
         Page* page = Locate(ptr, "Free");
-        ThreadHeap* h = EnsureHeap();
-        StackMap.Learn(h);
+
+        // The caller's heap, for its free counter: from the stack map when it knows (a remote free, the usual case
+        // here, needs no thread-static access), else from the thread-static, teaching the map for next time.
+        ThreadHeap* h = StackMap.Current();
+        if (h == null)
+        {
+            h = EnsureHeap();
+            StackMap.Learn(h);
+        }
+
         Block* b = (Block*)ptr;
         int c = page->SizeClass;
         h->Frees[c]++;

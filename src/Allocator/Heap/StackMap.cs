@@ -61,9 +61,12 @@ internal static unsafe class StackMap
 
     /// <summary>
     /// An address in the caller's stack frame (of a local). Computed once per fast path and passed to
-    /// <see cref="Guess"/> and <see cref="CallerOwns"/>; it is only compared, never dereferenced.
+    /// <see cref="Guess"/> and <see cref="CallerOwns"/>; it is only compared, never dereferenced. The local is never
+    /// initialised (<see cref="SkipLocalsInitAttribute"/>): zeroing it put a store into every inlined fast path (the
+    /// JIT zeroes an inlined method's address-taken locals at the call site, inside the caller's loop).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [SkipLocalsInit]
     public static nuint Here()
     {
         byte marker;
