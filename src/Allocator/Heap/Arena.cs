@@ -421,7 +421,8 @@ internal static unsafe partial class Arena
         page->Capacity = 0;
         page->Reserved = (int)(page->AreaSize / size);
         page->ThreadFree = 0;
-        page->SizeClass = c;
+        page->SizeClass = (short)c;
+        page->BlockShift = (byte)BitOperations.TrailingZeroCount(size);
         page->IsFull = 0;
         page->ReleaseWhenEmpty = 1;
         page->FreeIsZero = 1;

@@ -31,7 +31,7 @@ internal static unsafe partial class Arena
         }
 
         int c = SizeClasses.SmallIndex(size);
-        Page* page = h->Head(c);
+        Page* page = (Page*)h->Queue[c];
         Block* b = page->Free;
         return b != null ? Take(h, c, page, b, zero) : AllocFrom(h, c, zero);
     }
@@ -52,7 +52,7 @@ internal static unsafe partial class Arena
             return AllocClass(c, zero);
         }
 
-        Page* page = h->Head(c);
+        Page* page = (Page*)h->Queue[c];
         Block* b = page->Free;
         return b != null ? Take(h, c, page, b, zero) : AllocFrom(h, c, zero);
     }

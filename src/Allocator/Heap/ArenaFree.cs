@@ -53,7 +53,8 @@ internal static unsafe partial class Arena
         b->Tag = tag;
         page->Free = b;
         page->FreeIsZero = 0;
-        int used = --page->Used;
+        int used = page->Used - 1;
+        page->Used = used;
         if (page->IsFull != 0 || (used == 0 && page->ReleaseWhenEmpty != 0))
         {
             AfterLocalFree(h, page);

@@ -76,7 +76,10 @@ internal unsafe struct Page
     public nint ThreadFree;
 
     /// <summary>The size class, or -1 when the page is not in use.</summary>
-    public int SizeClass;
+    public short SizeClass;
+
+    /// <summary>The number of trailing zero bits of <see cref="BlockSize"/> (the power of two in it), for <see cref="IsBlockStart"/>.</summary>
+    public byte BlockShift;
 
     /// <summary>1 while the page sits in its owner's full list.</summary>
     public byte IsFull;
@@ -122,12 +125,12 @@ internal unsafe struct Page
     /// start of a carved block of this page.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly long BlockIndex(nuint p) => IndexAt(p - (nuint)Start, DivInverse, BitOperations.TrailingZeroCount(BlockSize), Capacity);
+    public readonly long BlockIndex(nuint p) => IndexAt(p - (nuint)Start, DivInverse, BlockShift, Capacity);
 
     /// <summary>True when <paramref name="p"/> is the start of a carved block of this page (the free path's check).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool IsBlockStart(nuint p) =>
-        Quotient(p - (nuint)Start, DivInverse, BitOperations.TrailingZeroCount(BlockSize)) < (ulong)(uint)Capacity;
+        Quotient(p - (nuint)Start, DivInverse, BlockShift) < (ulong)(uint)Capacity;
 
     /// <summary>
     /// offset / (d0·2^<paramref name="shift"/>) when the division is exact and the quotient is below
