@@ -3,9 +3,12 @@ namespace Allocator.Diagnostics;
 /// <summary>A snapshot of the allocator's state, from <see cref="NativeAllocator.GetStatistics"/>.</summary>
 /// <remarks>
 /// Counts are exact when no other thread is allocating or freeing while the snapshot is taken; otherwise each is
-/// a value it had during the call. <see cref="PeakBytesInUse"/> is sampled whenever the allocator's memory grows
-/// (a fresh page or a large block), on every 16th page reused, and at each snapshot, so it can miss a short peak
-/// by a few pages per thread.
+/// a value it had during the call. Arena blocks are counted from the pages themselves (each page counts its live
+/// blocks and the blocks it has handed out; a block freed by another thread is counted as freed from that moment,
+/// though its page's owner takes it back later), so a snapshot walks the pages in use.
+/// <see cref="PeakBytesInUse"/> is sampled when a large block is mapped, when the pages in use grow by 1/32 (at
+/// least 8 pages) past the last sample, on every 64th page acquired, and at each snapshot, so it can miss a
+/// short peak by a few percent.
 /// </remarks>
 public sealed class AllocatorStatistics
 {

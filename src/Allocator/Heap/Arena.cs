@@ -49,9 +49,19 @@ internal static unsafe partial class Arena
     private static byte* s_heapChunk;
     private static nuint s_heapChunkLeft;
 
-    // Counters of dead heaps, folded in when they are abandoned.
-    private static readonly long[] s_deadAllocs = new long[SizeClasses.Count];
-    private static readonly long[] s_deadFrees = new long[SizeClasses.Count];
+    // Per class: blocks ever handed out from pages since released (their Page.Allocated, folded in on release;
+    // guarded by s_lock).
+    private static readonly long[] s_retiredAllocs = new long[SizeClasses.Count];
+
+    // Per class: remote frees counted by heaps since abandoned (folded in when they are abandoned; s_lock).
+    private static readonly long[] s_deadRemoteFrees = new long[SizeClasses.Count];
+
+    // Per class: remote frees collected into their pages' free lists, by any thread (Interlocked, once per batch).
+    private static readonly long[] s_collectedRemoteFrees = new long[SizeClasses.Count];
+
+    // Pages with a size class, and the count at which the next page acquisition samples the peak (s_lock).
+    private static long s_pagesInUse;
+    private static long s_nextPeakSample;
 
     // Memory and OS counters (guarded by s_lock, except where Interlocked is used).
     internal static long s_segmentCount;
@@ -194,8 +204,7 @@ internal static unsafe partial class Arena
         {
             AbandonList(h->Head(c), c);
             AbandonList((Page*)h->Full[c], c);
-            s_deadAllocs[c] += h->Allocs[c];
-            s_deadFrees[c] += h->Frees[c];
+            s_deadRemoteFrees[c] += h->RemoteFrees[c];
         }
 
         *h = default;
@@ -304,6 +313,7 @@ internal static unsafe partial class Arena
         page->Free = head;
         page->Used -= count;
         page->FreeIsZero = 0;
+        Interlocked.Add(ref s_collectedRemoteFrees[page->SizeClass], count);
         return count;
     }
 
@@ -375,9 +385,10 @@ internal static unsafe partial class Arena
 
             InitPage(page, h, c);
 
-            // Summing every heap's counters costs O(heaps × classes): do it when memory grows, and on every 16th
-            // page otherwise, which keeps the peak within a few pages of the truth at a negligible cost.
-            if (grows || (++s_pageAcquisitions & 15) == 0)
+            // Bytes in use are a sum over the pages in use, O(pages): sample the peak when the pages in use pass
+            // the last sample's count by 1/32 (at least 8 pages), and on every 64th page acquisition, which keeps
+            // the cost linear overall and the peak within a few percent of the truth.
+            if (++s_pagesInUse >= s_nextPeakSample || (++s_pageAcquisitions & 63) == 0)
             {
                 SamplePeakUnsynchronized();
             }
@@ -421,6 +432,7 @@ internal static unsafe partial class Arena
         page->Capacity = 0;
         page->Reserved = (int)(page->AreaSize / size);
         page->ThreadFree = 0;
+        page->Allocated = 0;
         page->SizeClass = (short)c;
         page->BlockShift = (byte)BitOperations.TrailingZeroCount(size);
         page->IsFull = 0;
@@ -468,6 +480,9 @@ internal static unsafe partial class Arena
     {
         Segment* s = (Segment*)((nuint)page & ~Segment.Mask);
         ulong bit = 1UL << page->Index;
+        s_retiredAllocs[page->SizeClass] += page->Allocated;
+        s_pagesInUse--;
+        page->Allocated = 0;
         page->Heap = FreePageHeap;
         page->SizeClass = -1;
         page->Free = null;
@@ -735,6 +750,7 @@ internal static unsafe partial class Arena
         long arena = BytesInUseUnsynchronized() - LargeBlocks.BytesInUse;
         Volatile.Write(ref s_arenaInUseSample, arena);
         NotePeakCandidate(arena + LargeBlocks.BytesInUse);
+        s_nextPeakSample = s_pagesInUse + Math.Max(8, s_pagesInUse / 32);
     }
 
     /// <summary>Raises the peak of bytes in use to <paramref name="inUse"/> if it is higher (any thread, no lock).</summary>
@@ -743,25 +759,82 @@ internal static unsafe partial class Arena
     /// <summary>Bytes in live blocks, arena and large. Caller holds the lock.</summary>
     internal static long BytesInUseUnsynchronized()
     {
+        var sums = new PageSums();
+        SumPagesUnsynchronized(ref sums);
         long total = LargeBlocks.BytesInUse;
         for (int c = 0; c < SizeClasses.Count; c++)
         {
-            total += LiveBlocksUnsynchronized(c) * SizeClasses.Sizes[c];
+            total += LiveBlocks(ref sums, c) * SizeClasses.Sizes[c];
         }
 
         return total;
     }
 
-    /// <summary>Live blocks of class <paramref name="c"/>: allocations minus frees over all heaps, live and dead.</summary>
-    internal static long LiveBlocksUnsynchronized(int c)
+    /// <summary>Per-class sums over the pages in use (see <see cref="SumPagesUnsynchronized"/>).</summary>
+    internal struct PageSums
     {
-        long live = s_deadAllocs[c] - s_deadFrees[c];
+        /// <summary>Pages per class.</summary>
+        public fixed int Pages[SizeClasses.Count];
+
+        /// <summary>Blocks that fit in those pages.</summary>
+        public fixed long Capacity[SizeClasses.Count];
+
+        /// <summary>Their <see cref="Page.Used"/>: live blocks, and remote frees not yet collected.</summary>
+        public fixed long Used[SizeClasses.Count];
+
+        /// <summary>Their <see cref="Page.Allocated"/>.</summary>
+        public fixed long Allocated[SizeClasses.Count];
+    }
+
+    /// <summary>
+    /// Sums the counts of every page in use, per class. Caller holds the lock, which keeps the segment lists still;
+    /// owners change their pages' counts meanwhile, so with other threads running the sums are a moment's
+    /// approximation, and exact when they are quiet.
+    /// </summary>
+    internal static void SumPagesUnsynchronized(ref PageSums sums)
+    {
+        for (int kind = 0; kind < 3; kind++)
+        {
+            for (Segment* s = (Segment*)s_segments[kind]; s != null; s = s->Next)
+            {
+                ulong used = s->UsableMask & ~s->FreeMask;
+                while (used != 0)
+                {
+                    int i = BitOperations.TrailingZeroCount(used);
+                    used &= used - 1;
+                    Page* page = s->PageAt(i);
+                    int c = page->SizeClass;
+                    if (c >= 0)
+                    {
+                        sums.Pages[c]++;
+                        sums.Capacity[c] += page->Reserved;
+                        sums.Used[c] += Volatile.Read(ref page->Used);
+                        sums.Allocated[c] += Volatile.Read(ref page->Allocated);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Live blocks of class <paramref name="c"/>: the pages' counts less the remote frees not yet collected.</summary>
+    internal static long LiveBlocks(ref PageSums sums, int c) => sums.Used[c] - PendingRemoteFreesUnsynchronized(c);
+
+    /// <summary>Blocks ever allocated in class <paramref name="c"/>: pages in use and pages since released.</summary>
+    internal static long Allocations(ref PageSums sums, int c) => s_retiredAllocs[c] + sums.Allocated[c];
+
+    /// <summary>
+    /// Remote frees of class <paramref name="c"/> pushed but not yet collected by the page's owner: their blocks are
+    /// still counted in the page's <see cref="Page.Used"/>. Counted by every heap, live and dead, less what was
+    /// collected. Caller holds the lock.
+    /// </summary>
+    internal static long PendingRemoteFreesUnsynchronized(int c)
+    {
+        long pushed = s_deadRemoteFrees[c];
         for (int i = 0; i < s_heaps.Count; i++)
         {
-            ThreadHeap* h = (ThreadHeap*)s_heaps[i].Heap;
-            live += Volatile.Read(ref h->Allocs[c]) - Volatile.Read(ref h->Frees[c]);
+            pushed += Volatile.Read(ref ((ThreadHeap*)s_heaps[i].Heap)->RemoteFrees[c]);
         }
 
-        return live;
+        return pushed - Volatile.Read(ref s_collectedRemoteFrees[c]);
     }
 }

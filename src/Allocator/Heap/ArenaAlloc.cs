@@ -67,7 +67,7 @@ internal static unsafe partial class Arena
     {
         page->Free = b->Next;
         page->Used++;
-        h->Allocs[c]++;
+        page->Allocated++;
         if (!zero || page->FreeIsZero != 0)
         {
             if (zero)
@@ -115,7 +115,7 @@ internal static unsafe partial class Arena
         bool fresh = page->FreeIsZero != 0;
         page->Free = b->Next;
         page->Used++;
-        h->Allocs[c]++;
+        page->Allocated++;
         if (zero && !fresh)
         {
             ZeroMemory.Clear(b, page->BlockSize);

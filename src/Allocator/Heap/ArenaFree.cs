@@ -32,7 +32,6 @@ internal static unsafe partial class Arena
                 nuint tag = Page.FreeTag(b);
                 if (StackMap.CallerOwns(h, StackMap.Here()) && page->IsBlockStart(p) && b->Tag != tag)
                 {
-                    h->Frees[page->SizeClass]++;
                     FreeLocal(h, page, b, tag);
                     return;
                 }
@@ -102,8 +101,8 @@ internal static unsafe partial class Arena
 
         Page* page = Locate(ptr, "Free");
 
-        // The caller's heap, for its free counter: from the stack map when it knows (a remote free, the usual case
-        // here, needs no thread-static access), else from the thread-static, teaching the map for next time.
+        // The caller's heap: from the stack map when it knows (a remote free, the usual case here, needs no
+        // thread-static access), else from the thread-static, teaching the map for next time.
         ThreadHeap* h = StackMap.Current();
         if (h == null)
         {
@@ -112,15 +111,15 @@ internal static unsafe partial class Arena
         }
 
         Block* b = (Block*)ptr;
-        int c = page->SizeClass;
-        h->Frees[c]++;
         if (page->Heap == h)
         {
             FreeLocal(h, page, b, Page.FreeTag(b));
             return;
         }
 
-        // Remote free: tag the block, then one CAS pushes it onto the owner's thread-free list.
+        // Remote free: tag the block, then one CAS pushes it onto the owner's thread-free list. Counted here until
+        // the owner collects it (see Arena.PendingRemoteFrees).
+        h->RemoteFrees[page->SizeClass]++;
         b->Tag = Page.FreeTag(b);
         nint head;
         do

@@ -5,53 +5,27 @@ namespace Allocator.Heap;
 /// <summary>Building a statistics snapshot.</summary>
 internal static unsafe partial class Arena
 {
-    /// <summary>A snapshot of the counters and of every page in use.</summary>
+    /// <summary>A snapshot of the counters and of every page in use (allocations and live blocks are sums over the pages).</summary>
     public static AllocatorStatistics Snapshot()
     {
-        var pages = new int[SizeClasses.Count];
-        var capacity = new long[SizeClasses.Count];
         var rows = new SizeClassStatistics[SizeClasses.Count];
         long allocs = LargeBlocks.Allocations, frees = LargeBlocks.Frees;
         lock (s_lock)
         {
-            for (int kind = 0; kind < 3; kind++)
-            {
-                for (Segment* s = (Segment*)s_segments[kind]; s != null; s = s->Next)
-                {
-                    ulong used = s->UsableMask & ~s->FreeMask;
-                    while (used != 0)
-                    {
-                        int i = System.Numerics.BitOperations.TrailingZeroCount(used);
-                        used &= used - 1;
-                        Page* page = s->PageAt(i);
-                        int c = page->SizeClass;
-                        if (c >= 0)
-                        {
-                            pages[c]++;
-                            capacity[c] += page->Reserved;
-                        }
-                    }
-                }
-            }
-
+            var sums = new PageSums();
+            SumPagesUnsynchronized(ref sums);
             for (int c = 0; c < SizeClasses.Count; c++)
             {
-                long a = s_deadAllocs[c], f = s_deadFrees[c];
-                foreach (HeapRecord record in s_heaps)
-                {
-                    ThreadHeap* h = (ThreadHeap*)record.Heap;
-                    a += Volatile.Read(ref h->Allocs[c]);
-                    f += Volatile.Read(ref h->Frees[c]);
-                }
-
+                long live = LiveBlocks(ref sums, c);
+                long a = Allocations(ref sums, c);
                 allocs += a;
-                frees += f;
+                frees += a - live;
                 rows[c] = new SizeClassStatistics
                 {
                     BlockSize = (int)SizeClasses.Sizes[c],
-                    LiveBlocks = a - f,
-                    FreeBlocks = Math.Max(0, capacity[c] - (a - f)),
-                    Pages = pages[c],
+                    LiveBlocks = live,
+                    FreeBlocks = Math.Max(0, sums.Capacity[c] - live),
+                    Pages = sums.Pages[c],
                 };
             }
 

@@ -30,7 +30,8 @@ internal unsafe struct Block
 /// <item><see cref="ThreadFree"/> is the one field other threads write, always with a single compare-and-swap push.
 /// The owner takes the whole list with one atomic exchange.</item>
 /// <item>Used = Capacity − |Free| − |ThreadFree|: every carved block is either handed out, in the local free list,
-/// or in the thread-free list.</item>
+/// or in the thread-free list. Blocks in the thread-free list are still counted in Used until the owner collects
+/// them, which is why the statistics subtract the remote frees not yet collected.</item>
 /// <item>Blocks with index &lt; Capacity have been carved; memory past Capacity·BlockSize is untouched since the page
 /// was acquired, and is zero when <see cref="TailIsZero"/>.</item>
 /// <item>A free block's <see cref="Block.Tag"/> equals <see cref="FreeTag"/>(its address); an allocated block's tag is
@@ -72,8 +73,12 @@ internal unsafe struct Page
     /// <summary>Blocks that fit in the page.</summary>
     public int Reserved;
 
-    /// <summary>Blocks freed by other threads, pushed with one CAS each (a <see cref="Block"/>* as nint).</summary>
-    public nint ThreadFree;
+    /// <summary>
+    /// Blocks handed out from this page since it was given its class (owner-written, one increment per allocation,
+    /// on the line the allocation already writes). The allocation count of the statistics is the sum of this over the
+    /// pages in use plus what released pages had (folded into the arena's totals when a page is released).
+    /// </summary>
+    public long Allocated;
 
     /// <summary>The size class, or -1 when the page is not in use.</summary>
     public short SizeClass;
@@ -100,6 +105,12 @@ internal unsafe struct Page
     public byte MemoryIsZero;
 
     // --- cold: slow paths only ---
+
+    /// <summary>
+    /// Blocks freed by other threads, pushed with one CAS each (a <see cref="Block"/>* as nint). On the second line,
+    /// so that other threads' pushes do not take the line the owner's fast paths use.
+    /// </summary>
+    public nint ThreadFree;
 
     /// <summary>Next page in the owner's queue or full list, or in the abandoned list.</summary>
     public Page* Next;

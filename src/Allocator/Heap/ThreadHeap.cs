@@ -5,11 +5,11 @@ namespace Allocator.Heap;
 
 /// <summary>
 /// A thread's heap: for each size class, a queue of pages with free blocks (its head is where allocation
-/// pops from), a list of full pages, and the thread's allocation and free counters.
+/// pops from), a list of full pages, and the count of blocks the thread freed into other threads' pages.
 /// </summary>
 /// <remarks>
 /// <para>Only the owning thread reads or writes a heap, except <see cref="CollectRequested"/> (set by any thread)
-/// and the counters (read, never written, by statistics). When its thread dies, <see cref="Arena"/> abandons
+/// and <see cref="RemoteFrees"/> (read, never written, by statistics). When its thread dies, <see cref="Arena"/> abandons
 /// the heap under its lock: pages with live blocks go to the abandoned lists, empty pages are freed, the
 /// counters are folded into the arena's totals, and the heap is reused by a later thread.</para>
 /// <para>An empty queue's head is <see cref="Arena.EmptyPage"/>, whose free list is always null, so the fast path
@@ -44,11 +44,11 @@ internal unsafe struct ThreadHeap
     /// <summary>Tail of each class's queue (a Page*, 0 when the queue is empty).</summary>
     public fixed ulong QueueTail[SizeClasses.Count];
 
-    /// <summary>Blocks allocated per class (owner-written).</summary>
-    public fixed long Allocs[SizeClasses.Count];
-
-    /// <summary>Blocks freed per class by this thread, local or remote (owner-written).</summary>
-    public fixed long Frees[SizeClasses.Count];
+    /// <summary>
+    /// Blocks this thread freed into other threads' pages, per class (owner-written, on the remote-free path). The
+    /// statistics subtract these, less the arena's count of collected remote frees, from the pages' live counts.
+    /// </summary>
+    public fixed long RemoteFrees[SizeClasses.Count];
 
     /// <summary>Head of each class's list of full pages (a Page*).</summary>
     public fixed ulong Full[SizeClasses.Count];
