@@ -23,10 +23,10 @@ internal static unsafe partial class Arena
     /// </summary>
     public static readonly nuint TagKey = (nuint)((ulong)Random.Shared.NextInt64() | (1UL << 63));
 
-    /// <summary>Sentinel heap of abandoned pages. Only its identity and its stack word (always 0) are ever read.</summary>
+    /// <summary>Sentinel heap of abandoned pages. Only its identity and its stack size (always 0) are ever read.</summary>
     public static readonly ThreadHeap* AbandonedHeap;
 
-    /// <summary>Sentinel heap of pages not in use (and of empty stack-map slots). Only its identity and its stack word (always 0) are ever read.</summary>
+    /// <summary>Sentinel heap of pages not in use (and of empty stack-map slots). Only its identity and its stack size (always 0) are ever read.</summary>
     public static readonly ThreadHeap* FreePageHeap;
 
     /// <summary>A page with no blocks: the head of every empty queue.</summary>
