@@ -744,10 +744,17 @@ internal static unsafe partial class Arena
         return next;
     }
 
-    /// <summary>Updates the peak of bytes in use. Caller holds the lock.</summary>
+    /// <summary>Updates the peak of bytes in use, summing the pages. Caller holds the lock.</summary>
     internal static void SamplePeakUnsynchronized()
     {
-        long arena = BytesInUseUnsynchronized() - LargeBlocks.BytesInUse;
+        var sums = new PageSums();
+        SumPagesUnsynchronized(ref sums);
+        SamplePeakUnsynchronized(ArenaBytesInUse(ref sums));
+    }
+
+    /// <summary>Updates the peak of bytes in use, given the bytes in arena blocks. Caller holds the lock.</summary>
+    internal static void SamplePeakUnsynchronized(long arena)
+    {
         Volatile.Write(ref s_arenaInUseSample, arena);
         NotePeakCandidate(arena + LargeBlocks.BytesInUse);
         s_nextPeakSample = s_pagesInUse + Math.Max(8, s_pagesInUse / 32);
@@ -756,12 +763,10 @@ internal static unsafe partial class Arena
     /// <summary>Raises the peak of bytes in use to <paramref name="inUse"/> if it is higher (any thread, no lock).</summary>
     internal static void NotePeakCandidate(long inUse) => AtomicMax.Raise(ref s_peakInUse, inUse);
 
-    /// <summary>Bytes in live blocks, arena and large. Caller holds the lock.</summary>
-    internal static long BytesInUseUnsynchronized()
+    /// <summary>Bytes in live arena blocks, from the sums over the pages. Caller holds the lock.</summary>
+    internal static long ArenaBytesInUse(ref PageSums sums)
     {
-        var sums = new PageSums();
-        SumPagesUnsynchronized(ref sums);
-        long total = LargeBlocks.BytesInUse;
+        long total = 0;
         for (int c = 0; c < SizeClasses.Count; c++)
         {
             total += LiveBlocks(ref sums, c) * SizeClasses.Sizes[c];

@@ -31,9 +31,7 @@ internal static unsafe partial class Arena
         }
 
         int c = SizeClasses.SmallIndex(size);
-        Page* page = (Page*)h->Queue[c];
-        Block* b = page->Free;
-        return b != null ? Take(h, c, page, b, zero) : AllocFrom(h, c, zero);
+        return Pop(h, c, zero);
     }
 
     /// <summary>
@@ -52,6 +50,16 @@ internal static unsafe partial class Arena
             return AllocClass(c, zero);
         }
 
+        return Pop(h, c, zero);
+    }
+
+    /// <summary>
+    /// The fast paths' pop once the caller's heap <paramref name="h"/> is known: the head page's first free block
+    /// of class <paramref name="c"/>, or <see cref="AllocFrom"/> when that page has none.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void* Pop(ThreadHeap* h, int c, bool zero)
+    {
         Page* page = (Page*)h->Queue[c];
         Block* b = page->Free;
         return b != null ? Take(h, c, page, b, zero) : AllocFrom(h, c, zero);
@@ -111,22 +119,7 @@ internal static unsafe partial class Arena
             page = RefillQueue(h, c);
         }
 
-        Block* b = page->Free;
-        bool fresh = page->FreeIsZero != 0;
-        page->Free = b->Next;
-        page->Used++;
-        page->Allocated++;
-        if (zero && !fresh)
-        {
-            ZeroMemory.Clear(b, page->BlockSize);
-        }
-        else
-        {
-            b->Next = null;
-            b->Tag = 0;
-        }
-
-        return b;
+        return Take(h, c, page, page->Free, zero);
     }
 
     /// <summary>

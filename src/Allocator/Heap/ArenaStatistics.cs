@@ -9,7 +9,7 @@ internal static unsafe partial class Arena
     public static AllocatorStatistics Snapshot()
     {
         var rows = new SizeClassStatistics[SizeClasses.Count];
-        long allocs = LargeBlocks.Allocations, frees = LargeBlocks.Frees;
+        long allocs = LargeBlocks.Allocations, frees = LargeBlocks.Frees, arena = 0;
         lock (s_lock)
         {
             var sums = new PageSums();
@@ -20,6 +20,7 @@ internal static unsafe partial class Arena
                 long a = Allocations(ref sums, c);
                 allocs += a;
                 frees += a - live;
+                arena += live * SizeClasses.Sizes[c];
                 rows[c] = new SizeClassStatistics
                 {
                     BlockSize = (int)SizeClasses.Sizes[c],
@@ -29,10 +30,10 @@ internal static unsafe partial class Arena
                 };
             }
 
-            SamplePeakUnsynchronized();
+            SamplePeakUnsynchronized(arena);
             return new AllocatorStatistics
             {
-                BytesInUse = BytesInUseUnsynchronized(),
+                BytesInUse = arena + LargeBlocks.BytesInUse,
                 PeakBytesInUse = s_peakInUse,
                 BytesCommitted = s_committed,
                 PeakBytesCommitted = s_peakCommitted,

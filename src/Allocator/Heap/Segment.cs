@@ -88,9 +88,8 @@ internal unsafe struct Segment
 
     /// <summary>Descriptor of the page that contains <paramref name="p"/> (which must lie in this segment).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Page* PageOf(nuint p) => (Page*)((byte*)Unsafe.AsPointer(ref this) + PagesOffset) + (int)((p & Mask) >> PageShift);
+    public Page* PageOf(nuint p) => PageOf(p, PageShift);
 
-    /// <summary>Checks at start-up that the header fits.</summary>
     /// <summary>
     /// The page of the segment that holds <paramref name="p"/>, whose pages are 2^<paramref name="pageShift"/> bytes
     /// (from <see cref="SegmentMap.PageShiftOf"/>): computed from the pointer alone, without reading the header.
@@ -99,6 +98,7 @@ internal unsafe struct Segment
     public static Page* PageOf(nuint p, int pageShift) =>
         (Page*)((p & ~Mask) + PagesOffset + (((p & Mask) >> pageShift) * (nuint)sizeof(Page)));
 
+    /// <summary>Checks at start-up that the header fits.</summary>
     public static void AssertLayout()
     {
         if (sizeof(Segment) > PagesOffset || PagesOffset + (MaxPages * sizeof(Page)) > (int)HeaderSize)

@@ -27,7 +27,7 @@ internal static unsafe class SegmentMap
     public static int PageShiftOf(nuint p)
     {
         nuint chunk = p >> Segment.Shift;
-        return chunk < Chunks ? s_shifts[chunk] : 0;
+        return chunk < Chunks ? ShiftAt(chunk) : 0;
     }
 
     /// <summary>

@@ -115,7 +115,7 @@ internal static unsafe class StackMap
     public static bool CallerOwns(ThreadHeap* h, nuint sp)
     {
         uint size = Volatile.Read(ref h->StackBytes); // the size first, then the low address (see the remarks)
-        return sp - h->StackLow < size;
+        return InRange(sp, h->StackLow, size);
     }
 
     /// <summary>
@@ -158,7 +158,7 @@ internal static unsafe class StackMap
         }
 
         nuint sp = Here();
-        if (sp - h->StackHome >= h->StackBytes)
+        if (!InRange(sp, h->StackHome, h->StackBytes))
         {
             return; // running outside the recorded stack (an alternate signal stack, or deep in the main thread)
         }
@@ -178,6 +178,10 @@ internal static unsafe class StackMap
         h->SlotConflicts = 0;
         *slot = h;
     }
+
+    /// <summary>True when stack address <paramref name="sp"/> lies in [<paramref name="low"/>, + <paramref name="size"/>) (never for size 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool InRange(nuint sp, nuint low, uint size) => sp - low < size;
 
     /// <summary>True when <paramref name="h"/> records a stack whose thread has not exited (as far as its hook says).</summary>
     private static bool IsLive(ThreadHeap* h) => h->StackBytes != 0 && (ulong)h->StackLow >= LowestStack;
