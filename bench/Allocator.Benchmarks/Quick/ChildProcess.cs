@@ -34,9 +34,19 @@ public static class ChildProcess
     /// </summary>
     private const double WarmupFraction = 0.05;
 
-    /// <summary>Timed runs per child from the small scale up; the fastest counts, which filters out the noise of
-    /// a shared 2-core machine. Peak RSS is over all of them.</summary>
+    /// <summary>Fewest timed runs per child from the small scale up; the fastest counts, which filters out the noise
+    /// of a shared 2-core machine. Peak RSS is over all of them.</summary>
     private const int Repetitions = 2;
+
+    /// <summary>
+    /// A child repeats its timed run until the runs add up to this many seconds (at most
+    /// <see cref="MaxRepetitions"/> runs), so that a workload that takes 50 ms gets as many chances to meet a quiet
+    /// moment of a shared machine as one that takes 300 ms. Every allocator gets the same rule.
+    /// </summary>
+    private const double MinTimedSeconds = 0.3;
+
+    /// <summary>The most timed runs per child.</summary>
+    private const int MaxRepetitions = 6;
 
     /// <summary>Child side: runs what the arguments say and prints the result line.</summary>
     public static int Run(string[] args)
@@ -91,13 +101,19 @@ public static class ChildProcess
             TimeSpan gcPause = GC.GetTotalPauseDuration();
             long operations = 0;
             double seconds = double.MaxValue;
-            int repetitions = run.Scale >= 0.25 ? Repetitions : 1;
-            for (int i = 0; i < repetitions; i++)
+            bool repeat = run.Scale >= 0.25;
+            int repetitions = 0;
+            double timed = 0;
+            do
             {
                 long start = Stopwatch.GetTimestamp();
                 operations = competitor.Run(workload, run);
-                seconds = Math.Min(seconds, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                seconds = Math.Min(seconds, elapsed);
+                timed += elapsed;
+                repetitions++;
             }
+            while (repeat && repetitions < MaxRepetitions && (repetitions < Repetitions || timed < MinTimedSeconds));
 
             long peakRss = ProcessMemory.PeakRss;
             return new WorkloadResult(

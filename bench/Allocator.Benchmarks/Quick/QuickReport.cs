@@ -88,7 +88,7 @@ public sealed class QuickReport
 
         md.AppendLine("## How it is measured").AppendLine();
         md.AppendLine("- Each child runs the workload once at 5% scale as a warm-up, then resets the peak RSS " +
-            "(`/proc/self/clear_refs` = 5), then runs it timed twice (once below scale 0.25) and keeps the faster. " +
+            "(`/proc/self/clear_refs` = 5), then repeats the timed run until the runs add up to 0.3 s (at least 2, at most 6; one below scale 0.25) and keeps the fastest. " +
             "Peak RSS is `VmHWM` of that child over the timed runs, so it includes the .NET runtime (about 30 MiB, " +
             "the same for every allocator); RSS when freed is `VmRSS` right after the last run.");
         md.AppendLine($"- Every (workload, allocator) cell ran in {Options.Rounds} separate child process" +
