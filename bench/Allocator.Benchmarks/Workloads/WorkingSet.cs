@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using Allocator.Benchmarks.Competitors;
 
@@ -23,19 +24,71 @@ public readonly struct LinearFalloffSizes(int min, int max) : ISizeDistribution
     public int Next(ref FastRandom random) => min + (int)((max - min) * (1 - Math.Sqrt(1 - random.NextDouble())));
 }
 
-/// <summary>Density proportional to 1/size (log-uniform), as glibc's bench-malloc-thread draws sizes.</summary>
+/// <summary>Density proportional to 1/size (log-uniform).</summary>
 public readonly struct LogUniformSizes(int min, int max) : ISizeDistribution
 {
     public int Next(ref FastRandom random) => Math.Min(max, (int)(min * Math.Pow((double)max / min, random.NextDouble())));
 }
 
-/// <summary>Pareto sizes with the 80/20 shape (alpha = log 5 / log 4), from min, capped at max.</summary>
-public readonly struct ParetoSizes(int min, int max) : ISizeDistribution
+/// <summary>
+/// Density proportional to 1/size² from min to max, as glibc's bench-malloc-thread draws its block sizes (the
+/// inverse of the distribution's cumulative function, applied to a uniform number).
+/// </summary>
+public readonly struct InverseSquareSizes(int min, int max) : ISizeDistribution
 {
-    private const double InverseAlpha = 0.8613531161467861; // log 4 / log 5
+    public int Next(ref FastRandom random)
+    {
+        double inverseMin = 1.0 / min;
+        double inverseMax = 1.0 / max;
+        return Math.Clamp((int)(1.0 / (inverseMin + ((inverseMax - inverseMin) * random.NextDouble()))), min, max);
+    }
+}
 
-    public int Next(ref FastRandom random) =>
-        (int)Math.Min(max, min * Math.Pow(1 - random.NextDouble(), -InverseAlpha));
+/// <summary>
+/// alloc-test's sizes (its <c>calcSizeWithStatsAdjustment</c>, up to 2^<c>maxExponent</c> bytes): a power-of-two
+/// range is picked with the trailing zero count of a random number, so each range is half as likely as the one
+/// below it, then a size is drawn uniformly inside it. For maxExponent 10: 5-8 B half the time, 9-16 B a quarter,
+/// up to 513-1024 B. Integer arithmetic only, as in the original.
+/// </summary>
+public readonly struct PowerOfTwoRangeSizes(int maxExponent) : ISizeDistribution
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Next(ref FastRandom random)
+    {
+        ulong bits = random.Next();
+        int classBits = maxExponent - 3;
+        int range = BitOperations.TrailingZeroCount((uint)(bits & ((1UL << classBits) - 1)) + 1) + 2;
+        bits >>= classBits;
+        return (int)(bits & ((1UL << range) - 1)) + 1 + (1 << range);
+    }
+}
+
+/// <summary>
+/// A distribution drawn once into a table, as the C originals keep theirs (glibc's bench-malloc-thread 8,000
+/// sizes, rpmalloc's benchmark 2,000), so the timed loop pays a table read instead of a <c>pow</c> or a square root
+/// per allocation, which took a fifth of glibc-thread's time when every size was computed.
+/// </summary>
+public readonly struct SizeTable : ISizeDistribution
+{
+    private readonly int[] _sizes;
+
+    private SizeTable(int[] sizes) => _sizes = sizes;
+
+    /// <summary>Draws <paramref name="length"/> sizes from <paramref name="source"/> with its own seed.</summary>
+    public static SizeTable Of<TSizes>(TSizes source, int length, ulong seed) where TSizes : struct, ISizeDistribution
+    {
+        var random = new FastRandom(seed);
+        var sizes = new int[length];
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            sizes[i] = source.Next(ref random);
+        }
+
+        return new SizeTable(sizes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Next(ref FastRandom random) => _sizes[random.Below(_sizes.Length)];
 }
 
 /// <summary>A thread's working set of live blocks, replaced at random.</summary>
