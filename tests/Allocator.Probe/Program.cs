@@ -27,8 +27,10 @@ public static unsafe class Program
                 return StackMapUse();
             case "metrics":
                 return Metrics();
+            case "heap-work":
+                return HeapWork();
             default:
-                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, idle, inspect, metrics, options, serve, stackmap");
+                Console.Error.WriteLine($"unknown scenario '{scenario}'; known: checked, heap-work, idle, inspect, metrics, options, serve, stackmap");
                 return 2;
         }
     }
@@ -116,6 +118,62 @@ public static unsafe class Program
         Console.WriteLine($"large-cache-bytes: {AllocatorOptions.LargeCacheBytes}");
         Console.WriteLine($"large-cache-count: {AllocatorOptions.LargeCacheCount}");
         Console.WriteLine($"label: {AllocatorOptions.LabelMemory}");
+        Console.WriteLine($"stack-map: {AllocatorOptions.StackMap}");
+        return 0;
+    }
+
+    /// <summary>
+    /// Everyday work, for running under other options (the stack map off): blocks of many sizes written and checked,
+    /// half freed by the thread that allocated them and half by another thread, a double free of each kind, then the
+    /// statistics' live blocks.
+    /// </summary>
+    private static unsafe int HeapWork()
+    {
+        long liveBefore = NativeAllocator.GetStatistics().LiveBlocks;
+        var blocks = new nint[20_000];
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            nuint size = (nuint)(8 + (i * 37 % 70_000));
+            blocks[i] = (nint)NativeAllocator.Alloc(size);
+            *(int*)blocks[i] = i;
+            *((byte*)blocks[i] + size - 1) = (byte)i;
+        }
+
+        bool intact = true;
+        for (int i = 0; i < blocks.Length; i += 2)
+        {
+            intact &= *(int*)blocks[i] == i && *((byte*)blocks[i] + (8 + (i * 37 % 70_000)) - 1) == (byte)i;
+            NativeAllocator.Free((void*)blocks[i]);
+        }
+
+        var other = new Thread(() =>
+        {
+            for (int i = 1; i < blocks.Length; i += 2)
+            {
+                intact &= *(int*)blocks[i] == i;
+                NativeAllocator.Free((void*)blocks[i]);
+            }
+        });
+        other.Start();
+        other.Join();
+
+        string DoubleFree(nint block)
+        {
+            try
+            {
+                NativeAllocator.Free((void*)block);
+                return "none";
+            }
+            catch (InvalidOperationException e)
+            {
+                return e.Message.Contains("double free", StringComparison.Ordinal) ? "double free" : e.Message;
+            }
+        }
+
+        Console.WriteLine($"intact: {intact}");
+        Console.WriteLine($"double-free-local: {DoubleFree(blocks[0])}");
+        Console.WriteLine($"double-free-remote: {DoubleFree(blocks[1])}");
+        Console.WriteLine($"live-blocks-added: {NativeAllocator.GetStatistics().LiveBlocks - liveBefore}");
         Console.WriteLine($"stack-map: {AllocatorOptions.StackMap}");
         return 0;
     }

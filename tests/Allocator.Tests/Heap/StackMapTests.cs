@@ -99,6 +99,21 @@ public unsafe class StackMapTests
         Assert.Equal("False", Probe.Run("stackmap", ("ALLOCATOR_STACK_MAP", "0"))["found"]);
     }
 
+    [Theory]
+    [InlineData("1")]
+    [InlineData("0")]
+    public void AllocationAndFreeWorkWithTheMapOnAndOff(string option)
+    {
+        // With the map off the fast paths test ownership through the thread-static instead: blocks stay intact,
+        // frees from the owner and from another thread both land, double frees are caught, nothing leaks.
+        var found = Probe.Run("heap-work", ("ALLOCATOR_STACK_MAP", option));
+        Assert.Equal(option == "1" ? "True" : "False", found["stack-map"]);
+        Assert.Equal("True", found["intact"]);
+        Assert.Equal("double free", found["double-free-local"]);
+        Assert.Equal("double free", found["double-free-remote"]);
+        Assert.Equal("0", found["live-blocks-added"]);
+    }
+
     [Fact]
     public void AThreadsExitMakesItsHeapUnmatchable()
     {
