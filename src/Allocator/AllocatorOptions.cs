@@ -28,7 +28,7 @@ namespace Allocator;
 /// paths find the calling thread's heap from its stack address (see README, Architecture) instead of a thread-static.
 /// Turn it off for code that moves one stack between threads (user-mode fibers driven from native code), which the
 /// stack map cannot tell apart; the allocator then finds heaps through a thread-static, correct and a little slower
-/// (random replacement about a quarter slower, the 64-byte pair within a few percent).</description></item>
+/// (random replacement a quarter to two fifths slower, the 64-byte pair within a few percent).</description></item>
 /// </list>
 /// Values that do not parse are ignored (the default stays), so a typo can never stop a process at start-up.
 /// </remarks>

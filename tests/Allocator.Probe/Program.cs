@@ -130,19 +130,19 @@ public static unsafe class Program
     private static unsafe int HeapWork()
     {
         long liveBefore = NativeAllocator.GetStatistics().LiveBlocks;
+        static nuint SizeOf(int i) => (nuint)(8 + (i * 37 % 70_000));
         var blocks = new nint[20_000];
         for (int i = 0; i < blocks.Length; i++)
         {
-            nuint size = (nuint)(8 + (i * 37 % 70_000));
-            blocks[i] = (nint)NativeAllocator.Alloc(size);
+            blocks[i] = (nint)NativeAllocator.Alloc(SizeOf(i));
             *(int*)blocks[i] = i;
-            *((byte*)blocks[i] + size - 1) = (byte)i;
+            *((byte*)blocks[i] + SizeOf(i) - 1) = (byte)i;
         }
 
         bool intact = true;
         for (int i = 0; i < blocks.Length; i += 2)
         {
-            intact &= *(int*)blocks[i] == i && *((byte*)blocks[i] + (8 + (i * 37 % 70_000)) - 1) == (byte)i;
+            intact &= *(int*)blocks[i] == i && *((byte*)blocks[i] + SizeOf(i) - 1) == (byte)i;
             NativeAllocator.Free((void*)blocks[i]);
         }
 

@@ -10,9 +10,8 @@ internal static unsafe partial class Arena
 {
     /// <summary>
     /// Frees <paramref name="ptr"/>. Fast path: the pointer lies in one of our segments, in a page the calling
-    /// thread owns (its heap's recorded stack range holds the caller's stack, see <see cref="StackMap"/>; with the
-    /// map turned off by its option, the page's heap is the thread-static one), at the start of a carved block that
-    /// is not free: push it on the page's free list. When the map cannot tell (the caller runs outside its recorded
+    /// thread owns (see <see cref="StackMap.CallerOwns"/>), at the start of a carved block that is not free: push it
+    /// on the page's free list. When the map cannot tell (the caller runs outside its recorded
     /// stack), the free takes <see cref="FreeSlow"/>, which checks ownership through the thread-static heap.
     /// Everything else (null, remote frees, large blocks, bad pointers) goes to <see cref="FreeSlow"/>.
     /// </summary>
@@ -30,8 +29,7 @@ internal static unsafe partial class Arena
                 ThreadHeap* h = page->Heap;
                 Block* b = (Block*)ptr;
                 nuint tag = Page.FreeTag(b);
-                bool owned = AllocatorOptions.StackMap ? StackMap.CallerOwns(h, StackMap.Here()) : h == t_heap;
-                if (owned && page->IsBlockStart(p) && b->Tag != tag)
+                if (StackMap.CallerOwns(h, StackMap.Here()) && page->IsBlockStart(p) && b->Tag != tag)
                 {
                     FreeLocal(h, page, b, tag);
                     return;

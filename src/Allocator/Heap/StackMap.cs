@@ -73,21 +73,35 @@ internal static unsafe class StackMap
         return (nuint)(&marker);
     }
 
-    /// <summary>The calling thread's heap, or null when the map does not know it (then use the slow path).</summary>
+    /// <summary>
+    /// The calling thread's heap, or null when the map does not know it (then use the slow path); always null with
+    /// the map turned off, which then knows nothing.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ThreadHeap* Current()
     {
+        if (!AllocatorOptions.StackMap)
+        {
+            return null;
+        }
+
         nuint sp = Here();
         ThreadHeap* h = Guess(sp);
         return CallerOwns(h, sp) ? h : null;
     }
 
     /// <summary>
-    /// The heap in the slot of stack address <paramref name="sp"/> (from <see cref="Here"/>): never null, and the
-    /// caller's own heap only when <see cref="CallerOwns"/> says so. The allocation fast path tests the two in one branch.
+    /// The heap in the slot of stack address <paramref name="sp"/> (from <see cref="Here"/>): with the map on never
+    /// null, and the caller's own heap only when <see cref="CallerOwns"/> says so. The allocation fast path tests the two in one branch.
     /// </summary>
+    /// <remarks>
+    /// With the map turned off by its option (<see cref="AllocatorOptions.StackMap"/>), the thread-static heap (null
+    /// before the thread's first allocation). The option is a constant to the optimising JIT, so each fast path
+    /// compiles one of the two forms, here and in <see cref="CallerOwns"/>.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ThreadHeap* Guess(nuint sp) => s_slots[(sp >> GranuleShift) & (Slots - 1)];
+    public static ThreadHeap* Guess(nuint sp) =>
+        AllocatorOptions.StackMap ? s_slots[(sp >> GranuleShift) & (Slots - 1)] : Arena.t_heap;
 
     /// <summary>
     /// A miss of the allocation fast path: the calling thread's heap from its thread-static (null before its first
@@ -111,9 +125,15 @@ internal static unsafe class StackMap
     /// <paramref name="h"/> (any heap or sentinel heap; sentinels never match). The free path's ownership check,
     /// which needs no slot: the page it frees into names the heap to test.
     /// </summary>
+    /// <remarks>With the map off, whether <paramref name="h"/> is the thread-static heap (never for null).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CallerOwns(ThreadHeap* h, nuint sp)
     {
+        if (!AllocatorOptions.StackMap)
+        {
+            return h != null && h == Arena.t_heap;
+        }
+
         uint size = Volatile.Read(ref h->StackBytes); // the size first, then the low address (see the remarks)
         return InRange(sp, h->StackLow, size);
     }
