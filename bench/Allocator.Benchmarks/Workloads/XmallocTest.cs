@@ -42,7 +42,7 @@ public sealed class XmallocTest : Workload
                         var spin = default(SpinWait);
                         while (Volatile.Read(ref inFlight) >= MaxBatchesInFlight && !Volatile.Read(ref consumerFailed))
                         {
-                            spin.SpinOnce();
+                            spin.SpinOnce(sleep1Threshold: -1);
                         }
 
                         if (!empty.TryDequeue(out Slot<TBlock>[]? batch))
@@ -98,7 +98,7 @@ public sealed class XmallocTest : Workload
                 }
                 else
                 {
-                    wait.SpinOnce();
+                    wait.SpinOnce(sleep1Threshold: -1);
                 }
             }
         }

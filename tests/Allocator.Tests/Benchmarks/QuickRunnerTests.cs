@@ -100,11 +100,14 @@ public sealed class QuickRunnerTests
 
             Assert.Equal(0, exitCode);
             string markdown = File.ReadAllText(Path.Combine(output, "scaling.md"));
-            string row = markdown.Split('\n').Single(line => line.StartsWith("| ours |", StringComparison.Ordinal));
-            string[] cells = row.Split('|', StringSplitOptions.TrimEntries);
-            Assert.True(double.Parse(cells[2], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
-            Assert.True(double.Parse(cells[3], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
-            Assert.True(double.Parse(cells[4], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
+            foreach (string name in new[] { "ours", "reference (floor, no allocator work)" })
+            {
+                string row = markdown.Split('\n').Single(line => line.StartsWith($"| {name} |", StringComparison.Ordinal));
+                string[] cells = row.Split('|', StringSplitOptions.TrimEntries);
+                Assert.True(double.Parse(cells[2], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
+                Assert.True(double.Parse(cells[3], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
+                Assert.True(double.Parse(cells[4], System.Globalization.CultureInfo.InvariantCulture) > 0, row);
+            }
         }
         finally
         {
@@ -124,6 +127,43 @@ public sealed class QuickRunnerTests
         Assert.True(result.OneThreadMs > 0 && result.TwoThreadMs > 0);
         Assert.InRange(result.Scaling, result.LowestScaling, result.HighestScaling);
         Assert.Equal(OursHeap.Name, result.Allocator);
+    }
+
+    [Fact]
+    public unsafe void ReferenceHeapReusesFreedBlocksOfTheirOwnClassOnly()
+    {
+        // Run on a fresh thread: the reference heap's state is per thread and never given back.
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var blocks = new List<(nint Address, int Size)>();
+                for (int size = 1; size <= 1024; size += 37)
+                {
+                    blocks.Add(((nint)ReferenceHeap.Alloc((nuint)size), size));
+                }
+
+                var ordered = blocks.OrderBy(b => b.Address).ToList();
+                for (int i = 1; i < ordered.Count; i++)
+                {
+                    Assert.True(ordered[i - 1].Address + ordered[i - 1].Size <= ordered[i].Address, "blocks overlap");
+                }
+
+                nint freed = blocks[5].Address;
+                ReferenceHeap.Free((void*)freed);
+                Assert.NotEqual(freed, (nint)ReferenceHeap.Alloc((nuint)blocks[20].Size));
+                Assert.Equal(freed, (nint)ReferenceHeap.Alloc((nuint)blocks[5].Size));
+                Assert.Throws<NotSupportedException>(() => (nint)ReferenceHeap.Alloc(1025));
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Null(failure);
     }
 
     public static TheoryData<string> WorkloadsWithLiveBlocks() =>
