@@ -44,7 +44,7 @@ public static class ChildProcess
     /// compiled from the instrumented tier: a profile of larson showed 17% of its samples in such code, and with the
     /// tier-up larson took about 40% less time, for mimalloc and for ours alike.
     /// </summary>
-    private const int TierUpBatches = 4;
+    private const int TierUpBatches = 3;
 
     /// <summary>Calls per tier-up batch: the call-count threshold children start with.</summary>
     private const int TierUpBatchCalls = 8;

@@ -18,12 +18,12 @@ public sealed class AllocTest : Workload
         "each operation picks a slot with an 80/20 distribution over 6 levels (80% of operations on the hottest 20% " +
         "of the slots, and so on) and frees its block, or allocates one if the slot is empty, of 5 B-1 KiB (each " +
         "power-of-two range half as likely as the one below, as calcSizeWithStatsAdjustment draws them). " +
-        "1,000,000 x scale operations per thread instead of 100,000,000.";
+        "1,000,000 x scale operations per thread instead of 100,000,000 (below scale 0.05, fewer slots in proportion).";
 
     public override long Run<THeap, TBlock>(WorkloadRun run)
     {
         int operations = run.Scaled(Operations);
-        int slotsPerThread = TotalSlots / run.Threads;
+        int slotsPerThread = run.Tapered(TotalSlots, floor: 4096) / run.Threads;
         long allocations = 0;
         ThreadGroup.Run(run.Threads, t =>
         {

@@ -16,7 +16,8 @@ public sealed class Larson : Workload
     public override string Scaling =>
         "mimalloc-bench `larson 5 8 1000 5000 100 4141 N`: sizes 8-1000 B, 5,000 blocks per thread, seed 4141. " +
         "The original runs for 5 s; here each thread does 50,000 replacements per generation for 20 x scale " +
-        "generations, and each generation's threads take over the previous generation's arrays rotated by one.";
+        "generations, and each generation's threads take over the previous generation's arrays rotated by one " +
+        "(below scale 0.05, fewer replacements per generation in proportion).";
 
     public override long Run<THeap, TBlock>(WorkloadRun run)
     {
@@ -30,6 +31,7 @@ public sealed class Larson : Workload
         }
 
         int generations = run.Scaled(Generations);
+        int replacements = run.Tapered(ReplacementsPerGeneration, floor: 500);
         for (int g = 0; g < generations; g++)
         {
             int generation = g;
@@ -37,7 +39,7 @@ public sealed class Larson : Workload
             {
                 Slot<TBlock>[] slots = arrays[(t + generation) % threads];
                 var rng = new FastRandom((ulong)(run.Seed + generation * threads + t + 1));
-                WorkingSet<THeap, TBlock>.Replace(slots, ReplacementsPerGeneration, Sizes, ref rng);
+                WorkingSet<THeap, TBlock>.Replace(slots, replacements, Sizes, ref rng);
             });
         }
 
@@ -46,6 +48,6 @@ public sealed class Larson : Workload
             Blocks<THeap, TBlock>.ReleaseAll(slots);
         }
 
-        return (long)threads * BlocksPerThread + (long)generations * threads * ReplacementsPerGeneration;
+        return (long)threads * BlocksPerThread + (long)generations * threads * replacements;
     }
 }

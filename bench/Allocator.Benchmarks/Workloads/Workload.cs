@@ -50,4 +50,13 @@ public sealed record WorkloadRun(double Scale, int Threads, int Seed = 4141)
 
     /// <summary><paramref name="fullCount"/> times <see cref="Scale"/>, at least 1.</summary>
     public int Scaled(int fullCount) => Math.Max(1, (int)(fullCount * Scale));
+
+    /// <summary>
+    /// For a count the workload keeps whole at every ordinary scale (a working set, a generation's length):
+    /// <paramref name="fullCount"/> from scale 0.05 up (the runner's warm-up and every timed run), and in proportion
+    /// below it, at least <paramref name="floor"/>, so that the runner's tiny tier-up calls and the tests' tiny runs
+    /// stay cheap.
+    /// </summary>
+    public int Tapered(int fullCount, int floor) =>
+        Scale >= 0.05 ? fullCount : Math.Max(floor, (int)(fullCount * (Scale / 0.05)));
 }
