@@ -9,11 +9,10 @@ namespace Allocator.Heap;
 internal static unsafe partial class Arena
 {
     /// <summary>
-    /// Frees <paramref name="ptr"/>. Fast path: the pointer lies in one of our segments, in a page the calling
-    /// thread owns (see <see cref="StackMap.CallerOwns"/>), at the start of a carved block that is not free: push it
-    /// on the page's free list. When the map cannot tell (the caller runs outside its recorded
-    /// stack), the free takes <see cref="FreeSlow"/>, which checks ownership through the thread-static heap.
-    /// Everything else (null, remote frees, large blocks, bad pointers) goes to <see cref="FreeSlow"/>.
+    /// Frees <paramref name="ptr"/>. Fast path: the pointer lies in one of our segments, at the start of a carved
+    /// block that is not free; in a page the calling thread owns (see <see cref="StackMap.CallerOwns"/>) it is pushed
+    /// on the page's free list, else <see cref="FreeRemote"/> pushes it on the page's thread-free list without
+    /// checking the pointer again. Everything else (null, large blocks, bad pointers) goes to <see cref="FreeSlow"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Free(void* ptr)
@@ -29,9 +28,17 @@ internal static unsafe partial class Arena
                 ThreadHeap* h = page->Heap;
                 Block* b = (Block*)ptr;
                 nuint tag = Page.FreeTag(b);
-                if (StackMap.CallerOwns(h, StackMap.Here()) && page->IsBlockStart(p) && b->Tag != tag)
+                if (page->IsBlockStart(p) && b->Tag != tag)
                 {
-                    FreeLocal(h, page, b, tag);
+                    if (StackMap.CallerOwns(h, StackMap.Here()))
+                    {
+                        FreeLocal(h, page, b, tag);
+                    }
+                    else
+                    {
+                        FreeRemote(page, b, tag);
+                    }
+
                     return;
                 }
             }
@@ -116,10 +123,48 @@ internal static unsafe partial class Arena
             return;
         }
 
-        // Remote free: tag the block, then one CAS pushes it onto the owner's thread-free list. Counted here until
-        // the owner collects it (see Arena.PendingRemoteFrees).
+        PushRemote(h, page, b, Page.FreeTag(b));
+    }
+
+    /// <summary>
+    /// The fast path's free of a checked block (a carved block start in <paramref name="page"/>, not free) that the
+    /// stack map does not place in the caller's heap: usually a remote free. Only what the fast path did not check
+    /// is checked here: a page no longer in use goes to <see cref="FreeSlow"/>, which says what is wrong.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeRemote(Page* page, Block* b, nuint tag)
+    {
+        if (page->Heap == FreePageHeap)
+        {
+            FreeSlow(b);
+            return;
+        }
+
+        ThreadHeap* h = StackMap.Current();
+        if (h == null)
+        {
+            h = EnsureHeap();
+            StackMap.Learn(h);
+        }
+
+        if (page->Heap == h)
+        {
+            FreeLocal(h, page, b, tag);
+            return;
+        }
+
+        PushRemote(h, page, b, tag);
+    }
+
+    /// <summary>
+    /// Remote free: tag the block, then one CAS pushes it onto the page's thread-free list, for its owner to collect.
+    /// Counted in the caller's heap <paramref name="h"/> until then (see Arena.PendingRemoteFrees).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PushRemote(ThreadHeap* h, Page* page, Block* b, nuint tag)
+    {
         h->RemoteFrees[page->SizeClass]++;
-        b->Tag = Page.FreeTag(b);
+        b->Tag = tag;
         nint head;
         do
         {
