@@ -43,6 +43,14 @@ internal static unsafe partial class Arena
     // Per class: head of the abandoned page list (a Page*).
     private static readonly nint[] s_abandoned = new nint[SizeClasses.Count];
 
+    // Where the first heap of a chunk starts: not at a 4 KiB boundary. Every fresh page's first block sits at one
+    // (pages are 64 KiB-aligned), and when the heap's first words (the stack range every fast path reads) share
+    // their low 12 address bits with the block's, the CPU may hold those loads behind the stores to the block (4K
+    // aliasing). A 64-byte alloc/free pair reusing block 0 took 6.3-10.4 ns in three runs where other blocks took
+    // about 5; with the skew, medians of six alternating runs 5.2 against 5.75 ns. 31 lines in, where the early
+    // blocks of the small classes are not.
+    private const int HeapChunkSkew = 31 * 64;
+
     // Heaps in use and the thread each belongs to; a pool of unused heaps.
     private static readonly List<HeapRecord> s_heaps = [];
     private static ThreadHeap* s_heapPool;
@@ -146,7 +154,8 @@ internal static unsafe partial class Arena
                     }
 
                     s_mapCalls++;
-                    s_heapChunkLeft = chunk;
+                    s_heapChunk += HeapChunkSkew;
+                    s_heapChunkLeft = chunk - HeapChunkSkew;
                 }
 
                 h = (ThreadHeap*)s_heapChunk;
