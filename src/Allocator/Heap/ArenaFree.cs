@@ -106,24 +106,7 @@ internal static unsafe partial class Arena
         }
 
         Page* page = Locate(ptr, "Free");
-
-        // The caller's heap: from the stack map when it knows (a remote free, the usual case here, needs no
-        // thread-static access), else from the thread-static, teaching the map for next time.
-        ThreadHeap* h = StackMap.Current();
-        if (h == null)
-        {
-            h = EnsureHeap();
-            StackMap.Learn(h);
-        }
-
-        Block* b = (Block*)ptr;
-        if (page->Heap == h)
-        {
-            FreeLocal(h, page, b, Page.FreeTag(b));
-            return;
-        }
-
-        PushRemote(h, page, b, Page.FreeTag(b));
+        FreeChecked(page, (Block*)ptr, Page.FreeTag(ptr));
     }
 
     /// <summary>
@@ -140,6 +123,18 @@ internal static unsafe partial class Arena
             return;
         }
 
+        FreeChecked(page, b, tag);
+    }
+
+    /// <summary>
+    /// Frees <paramref name="b"/>, a checked block of <paramref name="page"/> (in use), whose free tag is
+    /// <paramref name="tag"/>: onto the page's own free list when the caller owns it, else onto its thread-free list.
+    /// The caller's heap comes from the stack map when it knows (a remote free, the usual case here, needs no
+    /// thread-static access), else from the thread-static, teaching the map for next time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FreeChecked(Page* page, Block* b, nuint tag)
+    {
         ThreadHeap* h = StackMap.Current();
         if (h == null)
         {
