@@ -74,26 +74,26 @@ public static class ChildProcess
     {
         // __child workload <workload> <allocator> <scale> <threads>  |  __child memory <allocator> <blocks>
         //   |  __child scaling <allocator> <rounds> <replacements>
-        if (args[0] == "scaling" && args[1] == ReferenceHeap.Name)
-        {
-            object floor = Micro.ScalingTest.Run<ReferenceHeap>(int.Parse(args[2]), int.Parse(args[3]));
-            Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(floor, floor.GetType()));
-            Console.Out.Flush();
-            return 0;
-        }
+        object result = args[0] == "scaling" && args[1] == ReferenceHeap.Name
+            ? Micro.ScalingTest.Run<ReferenceHeap>(int.Parse(args[2]), int.Parse(args[3]))
+            : RunForCompetitor(args);
+        Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(result, result.GetType()));
+        Console.Out.Flush();
+        return 0;
+    }
 
+    /// <summary>Child side: the memory test, the scaling test or a workload, on the competitor the arguments name.</summary>
+    private static object RunForCompetitor(string[] args)
+    {
         Competitor competitor = Competitor.Find(args[args[0] is "memory" or "scaling" ? 1 : 2])
             ?? throw new ArgumentException("unknown allocator " + string.Join(' ', args));
-        object result = args[0] == "memory"
+        return args[0] == "memory"
             ? competitor.RunMemoryTest(new MemoryTestRun(Blocks: int.Parse(args[2])))
             : args[0] == "scaling"
             ? competitor.RunScalingTest(int.Parse(args[2]), int.Parse(args[3]))
             : RunWorkload(
                 Workload.Find(args[1]) ?? throw new ArgumentException("unknown workload " + args[1]), competitor,
                 new WorkloadRun(double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4])));
-        Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(result, result.GetType()));
-        Console.Out.Flush();
-        return 0;
     }
 
     /// <summary>Parent side: runs one workload on one allocator in a child.</summary>
@@ -124,7 +124,10 @@ public static class ChildProcess
     {
         try
         {
-            for (int batch = 0; run.Scale >= 0.25 && batch < TierUpBatches; batch++)
+            // From the small scale up the child tiers the workload up, waits for the compiler and repeats its timed
+            // run; at tiny scales (tests) none of that is worth its time.
+            bool full = run.Scale >= 0.25;
+            for (int batch = 0; full && batch < TierUpBatches; batch++)
             {
                 for (int i = 0; i < TierUpBatchCalls; i++)
                 {
@@ -135,7 +138,7 @@ public static class ChildProcess
             }
 
             competitor.Run(workload, run with { Scale = run.Scale * WarmupFraction });
-            Thread.Sleep(run.Scale >= 0.25 ? 100 : 0); // let background tier-1 compilation finish (not worth it at tiny scale)
+            Thread.Sleep(full ? 100 : 0); // let background tier-1 compilation finish
             GC.Collect();
             GC.WaitForPendingFinalizers();
             bool peakIsReset = ProcessMemory.TryResetPeak();
@@ -144,7 +147,6 @@ public static class ChildProcess
             TimeSpan gcPause = GC.GetTotalPauseDuration();
             long operations = 0;
             double seconds = double.MaxValue;
-            bool repeat = run.Scale >= 0.25;
             int repetitions = 0;
             double timed = 0;
             do
@@ -156,7 +158,7 @@ public static class ChildProcess
                 timed += elapsed;
                 repetitions++;
             }
-            while (repeat && repetitions < MaxRepetitions && (repetitions < Repetitions || timed < MinTimedSeconds));
+            while (full && repetitions < MaxRepetitions && (repetitions < Repetitions || timed < MinTimedSeconds));
 
             long peakRss = ProcessMemory.PeakRss;
             return new WorkloadResult(
