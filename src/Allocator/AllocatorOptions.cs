@@ -14,10 +14,11 @@ namespace Allocator;
 /// How long an empty page, segment or cached large block waits before its memory goes back to the OS (madvise
 /// MADV_DONTNEED). 0 purges at once.</description></item>
 /// <item><term><see cref="Checked"/></term><description><c>ALLOCATOR_CHECKED</c> / <c>Allocator.Checked</c>: false. Checked mode (see README).</description></item>
-/// <item><term><see cref="LargeCacheBytes"/></term><description><c>ALLOCATOR_LARGE_CACHE_MB</c> / <c>Allocator.LargeCacheMB</c>: 64 MiB.
-/// Total size of recently freed large mappings kept for reuse (purged after the delay). 0 disables the cache.</description></item>
-/// <item><term><see cref="LargeCacheCount"/></term><description><c>ALLOCATOR_LARGE_CACHE_COUNT</c> / <c>Allocator.LargeCacheCount</c>: 8.
-/// Most large mappings kept in that cache.</description></item>
+/// <item><term><see cref="LargeCacheBytes"/></term><description><c>ALLOCATOR_LARGE_CACHE_MB</c> / <c>Allocator.LargeCacheMB</c>: 1024 MiB.
+/// Most bytes of recently freed large mappings kept for reuse (purged after the delay). Within it the cache holds
+/// at most the program's recent peak of live large bytes, and always up to 64 MiB. 0 disables the cache.</description></item>
+/// <item><term><see cref="LargeCacheCount"/></term><description><c>ALLOCATOR_LARGE_CACHE_COUNT</c> / <c>Allocator.LargeCacheCount</c>: 64.
+/// Most ranges kept in that cache (adjacent freed ranges merge into one).</description></item>
 /// <item><term><see cref="LabelMemory"/></term><description><c>ALLOCATOR_LABEL</c> / <c>Allocator.Label</c>: true. Names the allocator's
 /// mappings so /proc/PID/maps shows <c>[anon:allocator-segment]</c> and <c>[anon:allocator-large]</c>.</description></item>
 /// <item><term><see cref="HugePages"/></term><description><c>ALLOCATOR_HUGE_PAGES</c> / <c>Allocator.HugePages</c>: true. Asks
@@ -41,10 +42,10 @@ public static class AllocatorOptions
     public static bool Checked { get; } = ReadBool("ALLOCATOR_CHECKED", "Allocator.Checked", false);
 
     /// <summary>Bytes of freed large mappings kept for reuse.</summary>
-    public static long LargeCacheBytes { get; } = (long)ReadInt("ALLOCATOR_LARGE_CACHE_MB", "Allocator.LargeCacheMB", 64, 0, 1 << 20) << 20;
+    public static long LargeCacheBytes { get; } = (long)ReadInt("ALLOCATOR_LARGE_CACHE_MB", "Allocator.LargeCacheMB", 1024, 0, 1 << 20) << 20;
 
     /// <summary>Most freed large mappings kept for reuse.</summary>
-    public static int LargeCacheCount { get; } = ReadInt("ALLOCATOR_LARGE_CACHE_COUNT", "Allocator.LargeCacheCount", 8, 0, 1024);
+    public static int LargeCacheCount { get; } = ReadInt("ALLOCATOR_LARGE_CACHE_COUNT", "Allocator.LargeCacheCount", 64, 0, 1024);
 
     /// <summary>True when the allocator labels its mappings for /proc/PID/maps.</summary>
     public static bool LabelMemory { get; } = ReadBool("ALLOCATOR_LABEL", "Allocator.Label", true);

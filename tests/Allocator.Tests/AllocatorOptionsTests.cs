@@ -12,8 +12,8 @@ public class AllocatorOptionsTests
         var options = Probe.Run("options");
         Assert.Equal("100", options["purge-delay-ms"]);
         Assert.Equal("False", options["checked"]);
-        Assert.Equal((64L << 20).ToString(), options["large-cache-bytes"]);
-        Assert.Equal("8", options["large-cache-count"]);
+        Assert.Equal((1024L << 20).ToString(), options["large-cache-bytes"]);
+        Assert.Equal("64", options["large-cache-count"]);
         Assert.Equal("True", options["label"]);
         Assert.Equal("True", options["stack-map"]);
     }
@@ -32,7 +32,7 @@ public class AllocatorOptionsTests
         Assert.Equal("250", options["purge-delay-ms"]);
         Assert.Equal("True", options["checked"]);
         Assert.Equal((5L << 20).ToString(), options["large-cache-bytes"]);
-        Assert.Equal("8", options["large-cache-count"]);
+        Assert.Equal("64", options["large-cache-count"]);
         Assert.Equal("False", options["label"]);
         Assert.Equal("False", options["stack-map"]);
     }

@@ -4,11 +4,18 @@ namespace Allocator.Heap;
 
 /// <summary>
 /// Blocks above <see cref="SizeClasses.MaxSize"/> (256 KiB), or aligned beyond what pages give: each gets its own
-/// private anonymous memory range. Freed ranges go into a small bounded cache of address ranges (kept sorted,
+/// private anonymous memory range. Freed ranges go into a bounded cache of address ranges (kept sorted,
 /// adjacent ranges merged), purged after the delay and unmapped after eight delays or when the cache is full, so
 /// that a program that frees and allocates large buffers in a loop reuses warm memory instead of faulting in fresh
 /// pages every time.
 /// </summary>
+/// <remarks>
+/// <para>How much the cache may hold follows the program (<see cref="CacheLimit"/>): at least 64 MiB, at most
+/// <see cref="AllocatorOptions.LargeCacheBytes"/>, and in between the most bytes of large blocks the program has had
+/// live since the cache was last idle. A program that frees its whole working set of large buffers and builds it
+/// again within the purge delay reuses all of it, and the cache never holds more than the program itself recently
+/// had live, so the process's large memory stays within twice its recent peak even before the purge.</para>
+/// </remarks>
 /// <remarks>
 /// <para>Every live block is in <see cref="s_live"/> (address → size), guarded by <see cref="s_gate"/> (a spin gate: every critical section is a few table operations); the table is
 /// what proves a pointer is one of ours, so a bad pointer never makes the allocator read foreign memory. Large
@@ -35,6 +42,10 @@ internal static unsafe class LargeBlocks
     private static int s_recentIndex;
 
     private static long s_cachedBytes;
+
+    // The most bytes of live large blocks since the cache last held no unpurged range (raised with every allocation,
+    // lowered to the bytes in use by Maintain when the cache is idle): what the program recently needed at once.
+    private static long s_recentPeak;
     private static long s_allocs;
     private static long s_frees;
     private static long s_bytesInUse;
@@ -142,7 +153,17 @@ internal static unsafe class LargeBlocks
         s_live[(nuint)p] = size;
         s_allocs++;
         s_bytesInUse += (long)size;
+        s_recentPeak = Math.Max(s_recentPeak, s_bytesInUse);
     }
+
+    /// <summary>
+    /// Bytes the cache may hold now: the program's recent peak of live large bytes, but at least
+    /// <see cref="CacheFloor"/> and at most <see cref="AllocatorOptions.LargeCacheBytes"/>. Caller holds the gate.
+    /// </summary>
+    private static long CacheLimit => Math.Min(AllocatorOptions.LargeCacheBytes, Math.Max(CacheFloor, 2 * s_recentPeak));
+
+    /// <summary>The cache may always hold this much (64 MiB), whatever the program's recent peak.</summary>
+    private const long CacheFloor = 64L << 20;
 
     /// <summary>
     /// Index of the lowest-addressed cached range that can hold <paramref name="size"/> bytes at its start with the
@@ -233,13 +254,14 @@ internal static unsafe class LargeBlocks
     /// </summary>
     private static bool CacheRange(nuint address, nuint size, ref List<CachedRange>? evicted)
     {
-        if ((long)size > AllocatorOptions.LargeCacheBytes || AllocatorOptions.LargeCacheCount == 0)
+        long limit = CacheLimit;
+        if ((long)size > limit || AllocatorOptions.LargeCacheCount == 0)
         {
             return false;
         }
 
         InsertMerged(new CachedRange { Address = address, Size = size, FreedAt = Environment.TickCount64 });
-        while (s_cachedBytes > AllocatorOptions.LargeCacheBytes || s_cache.Count > AllocatorOptions.LargeCacheCount)
+        while (s_cachedBytes > limit || s_cache.Count > AllocatorOptions.LargeCacheCount)
         {
             int oldest = 0;
             for (int i = 1; i < s_cache.Count; i++)
@@ -361,6 +383,7 @@ internal static unsafe class LargeBlocks
 
                     s_live[(nuint)ptr] = mapped;
                     s_bytesInUse += (long)(mapped - oldSize);
+                    s_recentPeak = Math.Max(s_recentPeak, s_bytesInUse);
                     NotePeak();
                     return ptr;
                 }
@@ -401,6 +424,7 @@ internal static unsafe class LargeBlocks
             s_live.Remove((nuint)ptr);
             s_live[(nuint)moved] = mapped;
             s_bytesInUse += delta;
+            s_recentPeak = Math.Max(s_recentPeak, s_bytesInUse);
         }
 
         AdjustCommitted(delta, delta);
@@ -415,6 +439,7 @@ internal static unsafe class LargeBlocks
         long next = long.MaxValue;
         List<CachedRange>? evicted = null;
         List<CachedRange>? toPurge = null;
+        bool idle = true;
         using (s_gate.Enter())
         {
             for (int i = s_cache.Count - 1; i >= 0; i--)
@@ -439,7 +464,14 @@ internal static unsafe class LargeBlocks
                 else
                 {
                     next = Math.Min(next, r.Purged ? r.FreedAt + (8 * delay) : r.FreedAt + delay);
+                    idle &= r.Purged;
                 }
+            }
+
+            if (idle)
+            {
+                // Nothing freed in the last delay is waiting for reuse: the burst that set the peak is over.
+                s_recentPeak = s_bytesInUse;
             }
         }
 

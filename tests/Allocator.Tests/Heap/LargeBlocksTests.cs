@@ -103,4 +103,55 @@ public unsafe class LargeBlocksTests
         Assert.True(after.OsUnmapCalls > before.OsUnmapCalls);
         Assert.True(after.BytesCommitted <= before.BytesCommitted - (4L << 20));
     }
+
+    [Fact]
+    public void AWholeSetOfLargeBuffersFreedAndBuiltAgainIsReusedWithoutSystemCalls()
+    {
+        // 24 blocks of 6-29 MiB (420 MiB, far above the 64 MiB floor): the cache holds the whole set, as the
+        // program had it all live, and the same sizes in another order come back from it without a map call.
+        NativeAllocator.Collect(true);
+        var sizes = Enumerable.Range(0, 24).Select(i => (nuint)(((6 + i) << 20) + (i * 4096))).ToArray();
+        var blocks = sizes.Select(s => (nint)NativeAllocator.Alloc(s)).ToArray();
+        foreach (nint b in blocks)
+        {
+            *(long*)b = b;
+            NativeAllocator.Free((void*)b);
+        }
+
+        long whole = sizes.Sum(s => (long)s);
+        var freed = NativeAllocator.GetStatistics();
+        Assert.True(freed.LargeCacheBytes >= whole - (24 * 4096), $"the cache holds {freed.LargeCacheBytes} of {whole} bytes freed");
+
+        var again = sizes.Reverse().Select(s => (nint)NativeAllocator.Alloc(s)).ToArray();
+        var rebuilt = NativeAllocator.GetStatistics();
+        foreach (nint b in again)
+        {
+            NativeAllocator.Free((void*)b);
+        }
+
+        Assert.Equal(freed.OsMapCalls, rebuilt.OsMapCalls);
+        NativeAllocator.Collect(true);
+        Assert.Equal(0, NativeAllocator.GetStatistics().LargeCacheBytes);
+    }
+
+    [Fact]
+    public void TheCacheNeverHoldsMoreThanTwiceTheRecentPeakOfLiveLargeBytes()
+    {
+        // Ever larger blocks, each freed before the next: without a bound the cache would hold all of them (3.2 GiB);
+        // it holds at most twice the largest live amount so far (64 MiB at least), and the oldest ranges go.
+        NativeAllocator.Collect(true);
+        long peak = 0;
+        for (int i = 1; i <= 40; i++)
+        {
+            nuint size = (nuint)i << 22;
+            void* p = NativeAllocator.Alloc(size);
+            peak = Math.Max(peak, (long)size);
+            NativeAllocator.Free(p);
+            long cached = NativeAllocator.GetStatistics().LargeCacheBytes;
+            Assert.True(cached <= Math.Max(64L << 20, 2 * peak), $"after a free of {size} bytes the cache holds {cached}");
+        }
+
+        NativeAllocator.Collect(true);
+        Assert.Equal(0, NativeAllocator.GetStatistics().LargeCacheBytes);
+    }
 }
