@@ -16,7 +16,7 @@ namespace Allocator;
 /// <item><term><see cref="Checked"/></term><description><c>ALLOCATOR_CHECKED</c> / <c>Allocator.Checked</c>: false. Checked mode (see README).</description></item>
 /// <item><term><see cref="LargeCacheBytes"/></term><description><c>ALLOCATOR_LARGE_CACHE_MB</c> / <c>Allocator.LargeCacheMB</c>: 1024 MiB.
 /// Most bytes of recently freed large mappings kept for reuse (purged after the delay). Within it the cache holds
-/// at most the program's recent peak of live large bytes, and always up to 64 MiB. 0 disables the cache.</description></item>
+/// at most twice the program's recent peak of live large bytes, and always up to 64 MiB. 0 disables the cache.</description></item>
 /// <item><term><see cref="LargeCacheCount"/></term><description><c>ALLOCATOR_LARGE_CACHE_COUNT</c> / <c>Allocator.LargeCacheCount</c>: 64.
 /// Most ranges kept in that cache (adjacent freed ranges merge into one).</description></item>
 /// <item><term><see cref="LabelMemory"/></term><description><c>ALLOCATOR_LABEL</c> / <c>Allocator.Label</c>: true. Names the allocator's

@@ -11,10 +11,11 @@ namespace Allocator.Heap;
 /// </summary>
 /// <remarks>
 /// <para>How much the cache may hold follows the program (<see cref="CacheLimit"/>): at least 64 MiB, at most
-/// <see cref="AllocatorOptions.LargeCacheBytes"/>, and in between the most bytes of large blocks the program has had
-/// live since the cache was last idle. A program that frees its whole working set of large buffers and builds it
-/// again within the purge delay reuses all of it, and the cache never holds more than the program itself recently
-/// had live, so the process's large memory stays within twice its recent peak even before the purge.</para>
+/// <see cref="AllocatorOptions.LargeCacheBytes"/>, and in between twice the most bytes of large blocks the program
+/// has had live since the cache was last idle (twice, so that ranges split by earlier blocks do not push the freed
+/// working set out). A program that frees its whole working set of large buffers and builds it again within the
+/// purge delay reuses all of it, and the process's large memory, live and cached, stays within three times its
+/// recent peak even before the purge.</para>
 /// </remarks>
 /// <remarks>
 /// <para>Every live block is in <see cref="s_live"/> (address → size), guarded by <see cref="s_gate"/> (a spin gate: every critical section is a few table operations); the table is
@@ -157,7 +158,7 @@ internal static unsafe class LargeBlocks
     }
 
     /// <summary>
-    /// Bytes the cache may hold now: the program's recent peak of live large bytes, but at least
+    /// Bytes the cache may hold now: twice the program's recent peak of live large bytes, but at least
     /// <see cref="CacheFloor"/> and at most <see cref="AllocatorOptions.LargeCacheBytes"/>. Caller holds the gate.
     /// </summary>
     private static long CacheLimit => Math.Min(AllocatorOptions.LargeCacheBytes, Math.Max(CacheFloor, 2 * s_recentPeak));
