@@ -168,22 +168,32 @@ internal static unsafe class LargeBlocks
 
     /// <summary>
     /// Index of the lowest-addressed cached range that can hold <paramref name="size"/> bytes at its start with the
-    /// alignment, or -1. Address-ordered first fit reuses the same low addresses again and again (warm in the caches
+    /// alignment, preferring a range not yet purged (its pages are still there; a purged one faults every page in
+    /// again), or -1. Address-ordered first fit reuses the same low addresses again and again (warm in the caches
     /// and the TLB, as glibc's heap top is), and keeps fragmentation low because freed blocks merge back into the
     /// range they were cut from.
     /// </summary>
     private static int FirstFit(nuint size, nuint alignment)
     {
+        int purgedFit = -1;
         for (int i = 0; i < s_cache.Count; i++)
         {
             CachedRange r = s_cache[i];
             if (r.Size >= size && (r.Address & (alignment - 1)) == 0)
             {
-                return i;
+                if (!r.Purged)
+                {
+                    return i;
+                }
+
+                if (purgedFit < 0)
+                {
+                    purgedFit = i;
+                }
             }
         }
 
-        return -1;
+        return purgedFit;
     }
 
     /// <summary>Removes the first <paramref name="size"/> bytes of cached range <paramref name="index"/>. Caller holds the gate.</summary>

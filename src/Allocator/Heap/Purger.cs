@@ -7,28 +7,39 @@ namespace Allocator.Heap;
 /// </summary>
 /// <remarks>
 /// Waking a sleeping thread is a system call and a context switch, far more than a free costs, so <see cref="Wake"/>
-/// signals only a purger that has gone idle. An idle purger goes idle only after a whole purge delay with no new
-/// work, so under steady traffic (say a large block freed and allocated in a loop) it is signalled at most once
-/// per delay, not once per free.
+/// signals the purger only when it sleeps past the moment the new work falls due (now plus the purge delay): when
+/// it waits without a timeout, or for a later deadline (an unmap eight delays away, the half-second look for exited
+/// threads). Under steady traffic its wait already ends within one delay, so it is signalled at most about once
+/// per delay, not once per free. (Until 11-28 it was signalled only when it waited without a timeout, so a page or
+/// a large block freed while it slept towards an unmap deadline waited up to eight delays to be purged.)
 /// </remarks>
 internal static class Purger
 {
     private static readonly AutoResetEvent s_wake = new(false);
     private static int s_started;
-    private static volatile bool s_idle;
     private static volatile bool s_activity;
 
-    /// <summary>Tells the purger that there is new work; cheap when it is already running or waiting with a timeout.</summary>
+    // When the purger's current wait ends (Environment.TickCount64); long.MaxValue while it waits without a timeout
+    // and while it runs a pass (work that arrives after the pass looked must wake it again).
+    private static long s_sleepUntil = long.MaxValue;
+
+    /// <summary>
+    /// Tells the purger that there is new work, due one purge delay from now; signals it only when it would sleep
+    /// past that.
+    /// </summary>
     public static void Wake()
     {
         s_activity = true;
         if (Volatile.Read(ref s_started) == 0)
         {
             Start();
+            return;
         }
-        else if (s_idle)
+
+        long due = Environment.TickCount64 + AllocatorOptions.PurgeDelayMilliseconds;
+        if (due < Volatile.Read(ref s_sleepUntil))
         {
-            s_idle = false;
+            Volatile.Write(ref s_sleepUntil, due);
             s_wake.Set();
         }
     }
@@ -48,8 +59,8 @@ internal static class Purger
     {
         while (true)
         {
-            // Idle is raised before the pass, so a Wake that races with it sets the event and nothing is lost.
-            s_idle = true;
+            // While the pass runs, every Wake signals, so work that arrives after the pass looked is not lost.
+            Volatile.Write(ref s_sleepUntil, long.MaxValue);
             Interlocked.MemoryBarrier();
             bool recentWork = s_activity;
             s_activity = false;
@@ -74,11 +85,7 @@ internal static class Purger
                 wait = wait < 0 ? 500 : Math.Min(wait, 500);
             }
 
-            if (wait >= 0)
-            {
-                s_idle = false;
-            }
-
+            Volatile.Write(ref s_sleepUntil, wait < 0 ? long.MaxValue : Environment.TickCount64 + wait);
             s_wake.WaitOne(wait);
         }
     }

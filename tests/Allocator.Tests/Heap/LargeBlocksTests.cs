@@ -154,4 +154,65 @@ public unsafe class LargeBlocksTests
         NativeAllocator.Collect(true);
         Assert.Equal(0, NativeAllocator.GetStatistics().LargeCacheBytes);
     }
+
+    [Fact]
+    public void ABlockFreedWhileThePurgerWaitsForALaterDeadlineIsPurgedAtTheDelay()
+    {
+        // The first range is purged at 100 ms; the purger then sleeps towards its unmap, eight delays after the free.
+        // A range freed in that sleep is due 100 ms after its own free, not at that later deadline: the free wakes it.
+        NativeAllocator.Collect(true);
+        void* first = NativeAllocator.Alloc(4 << 20);
+        new Span<byte>(first, 4 << 20).Fill(1);
+        NativeAllocator.Free(first);
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (NativeAllocator.GetStatistics().OsPurgeCalls == 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        long purgesBefore = NativeAllocator.GetStatistics().OsPurgeCalls;
+        Assert.True(purgesBefore > 0, "the first range was not purged within 2 s");
+        void* second = NativeAllocator.Alloc(24 << 20); // larger than the cached range: a fresh mapping
+        new Span<byte>(second, 24 << 20).Fill(2);
+        var freed = System.Diagnostics.Stopwatch.StartNew();
+        NativeAllocator.Free(second);
+        while (NativeAllocator.GetStatistics().OsPurgeCalls == purgesBefore && freed.ElapsedMilliseconds < 2000)
+        {
+            Thread.Sleep(5);
+        }
+
+        // Due at 100 ms; before the fix it waited for the first range's unmap, about 650 ms later.
+        Assert.True(freed.ElapsedMilliseconds < 450, $"purged {freed.ElapsedMilliseconds} ms after the free");
+        NativeAllocator.Collect(true);
+    }
+
+    [Fact]
+    public void AWarmCachedRangeIsTakenBeforeAPurgedOne()
+    {
+        // A purged range faults every page in again; one freed a moment ago still has its pages.
+        NativeAllocator.Collect(true);
+        byte* cold = (byte*)NativeAllocator.Alloc(4 << 20);
+        new Span<byte>(cold, 4 << 20).Fill(1);
+        NativeAllocator.Free(cold);
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (NativeAllocator.GetStatistics().OsPurgeCalls == 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        byte* warm = (byte*)NativeAllocator.Alloc(8 << 20);
+        new Span<byte>(warm, 8 << 20).Fill(2);
+        NativeAllocator.Free(warm);
+        byte* again = (byte*)NativeAllocator.Alloc(4 << 20);
+        try
+        {
+            Assert.True(again >= warm && again < warm + (8 << 20), "the block came from the purged range, not the warm one");
+            Assert.Equal(2, again[0]); // the warm range's pages, not fresh zero pages
+        }
+        finally
+        {
+            NativeAllocator.Free(again);
+            NativeAllocator.Collect(true);
+        }
+    }
 }
