@@ -160,18 +160,7 @@ public unsafe class LargeBlocksTests
     {
         // The first range is purged at 100 ms; the purger then sleeps towards its unmap, eight delays after the free.
         // A range freed in that sleep is due 100 ms after its own free, not at that later deadline: the free wakes it.
-        NativeAllocator.Collect(true);
-        void* first = NativeAllocator.Alloc(4 << 20);
-        new Span<byte>(first, 4 << 20).Fill(1);
-        NativeAllocator.Free(first);
-        var deadline = DateTime.UtcNow.AddSeconds(2);
-        while (NativeAllocator.GetStatistics().OsPurgeCalls == 0 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(10);
-        }
-
-        long purgesBefore = NativeAllocator.GetStatistics().OsPurgeCalls;
-        Assert.True(purgesBefore > 0, "the first range was not purged within 2 s");
+        long purgesBefore = FreeOneRangeAndWaitForItsPurge();
         void* second = NativeAllocator.Alloc(24 << 20); // larger than the cached range: a fresh mapping
         new Span<byte>(second, 24 << 20).Fill(2);
         var freed = System.Diagnostics.Stopwatch.StartNew();
@@ -190,15 +179,7 @@ public unsafe class LargeBlocksTests
     public void AWarmCachedRangeIsTakenBeforeAPurgedOne()
     {
         // A purged range faults every page in again; one freed a moment ago still has its pages.
-        NativeAllocator.Collect(true);
-        byte* cold = (byte*)NativeAllocator.Alloc(4 << 20);
-        new Span<byte>(cold, 4 << 20).Fill(1);
-        NativeAllocator.Free(cold);
-        var deadline = DateTime.UtcNow.AddSeconds(2);
-        while (NativeAllocator.GetStatistics().OsPurgeCalls == 0 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(10);
-        }
+        FreeOneRangeAndWaitForItsPurge();
 
         byte* warm = (byte*)NativeAllocator.Alloc(8 << 20);
         new Span<byte>(warm, 8 << 20).Fill(2);
@@ -214,5 +195,24 @@ public unsafe class LargeBlocksTests
             NativeAllocator.Free(again);
             NativeAllocator.Collect(true);
         }
+    }
+
+    /// <summary>From an empty cache, frees a written 4 MiB block and waits for its purge; returns the purge count then.</summary>
+    private static long FreeOneRangeAndWaitForItsPurge()
+    {
+        NativeAllocator.Collect(true);
+        long before = NativeAllocator.GetStatistics().OsPurgeCalls;
+        void* block = NativeAllocator.Alloc(4 << 20);
+        new Span<byte>(block, 4 << 20).Fill(1);
+        NativeAllocator.Free(block);
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (NativeAllocator.GetStatistics().OsPurgeCalls == before && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        long after = NativeAllocator.GetStatistics().OsPurgeCalls;
+        Assert.True(after > before, "the freed range was not purged within 2 s");
+        return after;
     }
 }
