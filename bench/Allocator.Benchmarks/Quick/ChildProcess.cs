@@ -69,13 +69,6 @@ public static class ChildProcess
     /// <summary>The most timed runs per child.</summary>
     private const int MaxRepetitions = 6;
 
-    /// <summary>
-    /// How long a child waits after its last run before it reads the RSS "when everything is freed": a little more
-    /// than this allocator's default purge delay (100 ms), so the figure shows what each allocator gives back on its
-    /// own soon after a free, not what it still holds at the instant of the free. Every allocator gets the same wait.
-    /// </summary>
-    public const int EndRssDelayMs = 150;
-
     /// <summary>Child side: runs what the arguments say and prints the result line.</summary>
     public static int Run(string[] args)
     {
@@ -168,7 +161,6 @@ public static class ChildProcess
             while (full && repetitions < MaxRepetitions && (repetitions < Repetitions || timed < MinTimedSeconds));
 
             long peakRss = ProcessMemory.PeakRss;
-            Thread.Sleep(full ? EndRssDelayMs : 0);
             return new WorkloadResult(
                 workload.Name, competitor.Name, true, null, seconds, operations, startRss, peakRss, ProcessMemory.Rss,
                 peakIsReset, GC.CollectionCount(0) - gcCount, (GC.GetTotalPauseDuration() - gcPause).TotalMilliseconds,

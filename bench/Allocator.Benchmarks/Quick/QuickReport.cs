@@ -67,7 +67,7 @@ public sealed class QuickReport
 
         Section(md, "Time, ratio to ours (lower is faster)", TimeTable());
         Section(md, "Peak RSS of the process during the run, MiB", PeakTable());
-        Section(md, $"RSS {ChildProcess.EndRssDelayMs} ms after everything is freed, MiB (no collect; the GC's garbage is not collected)",
+        Section(md, "RSS when everything is freed, MiB (no collect; the GC's garbage is not collected)",
             Table((_, _, r) => ResultTables.MiB(r.EndRss).ToString("0.0", CultureInfo.InvariantCulture), null));
         Section(md, "Throughput, million allocations per second",
             Table((_, _, r) => (r.Operations / r.Seconds / 1e6).ToString("0.00", CultureInfo.InvariantCulture), null));
