@@ -16,6 +16,9 @@ namespace Allocator.Heap;
 /// working set out). A program that frees its whole working set of large buffers and builds it again within the
 /// purge delay reuses all of it, and the process's large memory, live and cached, stays within three times its
 /// recent peak even before the purge.</para>
+/// <para>Cached ranges are purged one delay after the program's last large allocation or free, not one delay after
+/// their own free: a program that keeps cycling through large buffers, each reused a little later than the delay,
+/// would otherwise fault them all in again. Ranges no block has taken for eight delays are unmapped either way.</para>
 /// </remarks>
 /// <remarks>
 /// <para>Every live block is in <see cref="s_live"/> (address → size), guarded by <see cref="s_gate"/> (a spin gate: every critical section is a few table operations); the table is
@@ -47,6 +50,11 @@ internal static unsafe class LargeBlocks
     // The most bytes of live large blocks since the cache last held no unpurged range (raised with every allocation,
     // lowered to the bytes in use by Maintain when the cache is idle): what the program recently needed at once.
     private static long s_recentPeak;
+
+    // When a large block was last allocated or freed (Environment.TickCount64). Cached ranges are purged one delay
+    // after this, not after their own free: while the program keeps allocating and freeing large blocks, the ranges
+    // it is cycling through stay warm; once it stops for a delay, all of them go back to the OS.
+    private static long s_lastActivity;
     private static long s_allocs;
     private static long s_frees;
     private static long s_bytesInUse;
@@ -155,6 +163,7 @@ internal static unsafe class LargeBlocks
         s_allocs++;
         s_bytesInUse += (long)size;
         s_recentPeak = Math.Max(s_recentPeak, s_bytesInUse);
+        s_lastActivity = Environment.TickCount64;
     }
 
     /// <summary>
@@ -271,7 +280,9 @@ internal static unsafe class LargeBlocks
             return false;
         }
 
-        InsertMerged(new CachedRange { Address = address, Size = size, FreedAt = Environment.TickCount64 });
+        long now = Environment.TickCount64;
+        s_lastActivity = now;
+        InsertMerged(new CachedRange { Address = address, Size = size, FreedAt = now });
         while (s_cachedBytes > limit || s_cache.Count > AllocatorOptions.LargeCacheCount)
         {
             int oldest = 0;
@@ -443,7 +454,10 @@ internal static unsafe class LargeBlocks
         return moved;
     }
 
-    /// <summary>Purges cached ranges whose delay passed and unmaps old ones; returns the next deadline.</summary>
+    /// <summary>
+    /// Purges cached ranges once a delay has passed both since their free and since the last large allocation or free
+    /// (<see cref="s_lastActivity"/>), and unmaps ranges eight delays after their free; returns the next deadline.
+    /// </summary>
     public static long Maintain(long now, bool force)
     {
         long delay = force ? 0 : AllocatorOptions.PurgeDelayMilliseconds;
@@ -463,7 +477,7 @@ internal static unsafe class LargeBlocks
                     s_cachedBytes -= (long)r.Size;
                     (evicted ??= []).Add(r);
                 }
-                else if (!r.Purged && age >= delay)
+                else if (!r.Purged && age >= delay && now - s_lastActivity >= delay)
                 {
                     // Taken out while the system call runs outside the gate, so large allocations and frees on
                     // other threads never wait for a madvise of many megabytes.
@@ -474,7 +488,7 @@ internal static unsafe class LargeBlocks
                 }
                 else
                 {
-                    next = Math.Min(next, r.Purged ? r.FreedAt + (8 * delay) : r.FreedAt + delay);
+                    next = Math.Min(next, r.Purged ? r.FreedAt + (8 * delay) : Math.Max(r.FreedAt, s_lastActivity) + delay);
                     idle &= r.Purged;
                 }
             }

@@ -197,6 +197,36 @@ public unsafe class LargeBlocksTests
         }
     }
 
+    [Fact]
+    public void CachedRangesStayWarmWhileLargeBlocksKeepComingAndGoAfterADelayWithout()
+    {
+        // A range freed while the program keeps allocating and freeing large blocks is purged one delay after that
+        // activity stops, not one delay after its own free.
+        NativeAllocator.Collect(true);
+        void* kept = NativeAllocator.Alloc(4 << 20);
+        new Span<byte>(kept, 4 << 20).Fill(1);
+        long purgesBefore = NativeAllocator.GetStatistics().OsPurgeCalls;
+        NativeAllocator.Free(kept);
+        var busy = System.Diagnostics.Stopwatch.StartNew();
+        while (busy.ElapsedMilliseconds < 400)
+        {
+            // Aligned to 32 MiB, so it never comes from (or merges into) the range freed above: that range's own
+            // free stays 400 ms old, and only the activity keeps it from being purged.
+            NativeAllocator.AlignedFree(NativeAllocator.AlignedAlloc(1 << 20, 32 << 20));
+            Thread.Sleep(10);
+        }
+
+        Assert.Equal(purgesBefore, NativeAllocator.GetStatistics().OsPurgeCalls);
+        var idle = System.Diagnostics.Stopwatch.StartNew();
+        while (NativeAllocator.GetStatistics().OsPurgeCalls == purgesBefore && idle.ElapsedMilliseconds < 2000)
+        {
+            Thread.Sleep(5);
+        }
+
+        Assert.True(idle.ElapsedMilliseconds < 450, $"purged {idle.ElapsedMilliseconds} ms after the last large free");
+        NativeAllocator.Collect(true);
+    }
+
     /// <summary>From an empty cache, frees a written 4 MiB block and waits for its purge; returns the purge count then.</summary>
     private static long FreeOneRangeAndWaitForItsPurge()
     {
