@@ -161,9 +161,15 @@ internal static unsafe class LargeBlocks
     {
         s_live[(nuint)p] = size;
         s_allocs++;
-        s_bytesInUse += (long)size;
-        s_recentPeak = Math.Max(s_recentPeak, s_bytesInUse);
+        GrowInUse((long)size);
         s_lastActivity = Environment.TickCount64;
+    }
+
+    /// <summary>Adds to the bytes in live large blocks, keeping <see cref="s_recentPeak"/> at least that. Caller holds the gate.</summary>
+    private static void GrowInUse(long bytes)
+    {
+        s_bytesInUse += bytes;
+        s_recentPeak = Math.Max(s_recentPeak, s_bytesInUse);
     }
 
     /// <summary>
@@ -404,8 +410,7 @@ internal static unsafe class LargeBlocks
                     }
 
                     s_live[(nuint)ptr] = mapped;
-                    s_bytesInUse += (long)(mapped - oldSize);
-                    s_recentPeak = Math.Max(s_recentPeak, s_bytesInUse);
+                    GrowInUse((long)(mapped - oldSize));
                     NotePeak();
                     return ptr;
                 }
@@ -445,8 +450,7 @@ internal static unsafe class LargeBlocks
         {
             s_live.Remove((nuint)ptr);
             s_live[(nuint)moved] = mapped;
-            s_bytesInUse += delta;
-            s_recentPeak = Math.Max(s_recentPeak, s_bytesInUse);
+            GrowInUse(delta);
         }
 
         AdjustCommitted(delta, delta);

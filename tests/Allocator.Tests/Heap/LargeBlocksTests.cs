@@ -85,17 +85,10 @@ public unsafe class LargeBlocksTests
         // Default delay 100 ms: purged by then; unmapped after eight delays. Wait for the unmap itself: while a range
         // is being purged it is out of the cache (the madvise runs outside the gate), so LargeCacheBytes alone reads 0
         // for a moment at the first delay; waiting on it made this test fail now and then.
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (DateTime.UtcNow < deadline)
-        {
-            var now = NativeAllocator.GetStatistics();
-            if (now.LargeCacheBytes == 0 && now.OsUnmapCalls > before.OsUnmapCalls)
-            {
-                break;
-            }
-
-            Thread.Sleep(50);
-        }
+        WaitUntil(
+            () => NativeAllocator.GetStatistics() is var now && now.LargeCacheBytes == 0 && now.OsUnmapCalls > before.OsUnmapCalls,
+            timeoutMs: 5000,
+            pollMs: 50);
 
         var after = NativeAllocator.GetStatistics();
         Assert.Equal(0, after.LargeCacheBytes);
@@ -163,15 +156,11 @@ public unsafe class LargeBlocksTests
         long purgesBefore = FreeOneRangeAndWaitForItsPurge();
         void* second = NativeAllocator.Alloc(24 << 20); // larger than the cached range: a fresh mapping
         new Span<byte>(second, 24 << 20).Fill(2);
-        var freed = System.Diagnostics.Stopwatch.StartNew();
         NativeAllocator.Free(second);
-        while (NativeAllocator.GetStatistics().OsPurgeCalls == purgesBefore && freed.ElapsedMilliseconds < 2000)
-        {
-            Thread.Sleep(5);
-        }
+        long purgedAfter = MillisecondsUntilAPurgeAfter(purgesBefore);
 
         // Due at 100 ms; before the fix it waited for the first range's unmap, about 650 ms later.
-        Assert.True(freed.ElapsedMilliseconds < 450, $"purged {freed.ElapsedMilliseconds} ms after the free");
+        Assert.True(purgedAfter < 450, $"purged {purgedAfter} ms after the free");
         NativeAllocator.Collect(true);
     }
 
@@ -217,13 +206,8 @@ public unsafe class LargeBlocksTests
         }
 
         Assert.Equal(purgesBefore, NativeAllocator.GetStatistics().OsPurgeCalls);
-        var idle = System.Diagnostics.Stopwatch.StartNew();
-        while (NativeAllocator.GetStatistics().OsPurgeCalls == purgesBefore && idle.ElapsedMilliseconds < 2000)
-        {
-            Thread.Sleep(5);
-        }
-
-        Assert.True(idle.ElapsedMilliseconds < 450, $"purged {idle.ElapsedMilliseconds} ms after the last large free");
+        long purgedAfter = MillisecondsUntilAPurgeAfter(purgesBefore);
+        Assert.True(purgedAfter < 450, $"purged {purgedAfter} ms after the last large free");
         NativeAllocator.Collect(true);
     }
 
@@ -235,14 +219,25 @@ public unsafe class LargeBlocksTests
         void* block = NativeAllocator.Alloc(4 << 20);
         new Span<byte>(block, 4 << 20).Fill(1);
         NativeAllocator.Free(block);
-        var deadline = DateTime.UtcNow.AddSeconds(2);
-        while (NativeAllocator.GetStatistics().OsPurgeCalls == before && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(10);
-        }
-
+        WaitUntil(() => NativeAllocator.GetStatistics().OsPurgeCalls != before, timeoutMs: 2000, pollMs: 10);
         long after = NativeAllocator.GetStatistics().OsPurgeCalls;
         Assert.True(after > before, "the freed range was not purged within 2 s");
         return after;
+    }
+
+    /// <summary>Milliseconds until the purge count moves past <paramref name="purges"/> (polled, gives up after 2 s).</summary>
+    private static long MillisecondsUntilAPurgeAfter(long purges) =>
+        WaitUntil(() => NativeAllocator.GetStatistics().OsPurgeCalls != purges, timeoutMs: 2000, pollMs: 5);
+
+    /// <summary>Polls <paramref name="done"/> until it holds or the timeout passes; returns the milliseconds waited.</summary>
+    private static long WaitUntil(Func<bool> done, int timeoutMs, int pollMs)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!done() && waited.ElapsedMilliseconds < timeoutMs)
+        {
+            Thread.Sleep(pollMs);
+        }
+
+        return waited.ElapsedMilliseconds;
     }
 }
