@@ -514,7 +514,7 @@ internal static unsafe partial class Arena
             s->EmptySince = Math.Max(1, page->FreedAt);
         }
 
-        Purger.Wake();
+        Purger.Wake(page->FreedAt);
     }
 
     /// <summary>Releases a page the calling thread owns (it became empty).</summary>

@@ -18,7 +18,8 @@ namespace Allocator.Heap;
 /// recent peak even before the purge.</para>
 /// <para>Cached ranges are purged one delay after the program's last large allocation or free, not one delay after
 /// their own free: a program that keeps cycling through large buffers, each reused a little later than the delay,
-/// would otherwise fault them all in again. Ranges no block has taken for eight delays are unmapped either way.</para>
+/// would otherwise fault them all in again. Ranges no block has taken for eight delays are unmapped either way. (A
+/// free's time is exact; allocations are timed when the purger next looks, see <see cref="s_lastActivity"/>.)</para>
 /// </remarks>
 /// <remarks>
 /// <para>Every live block is in <see cref="s_live"/> (address → size), guarded by <see cref="s_gate"/> (a spin gate: every critical section is a few table operations); the table is
@@ -53,8 +54,12 @@ internal static unsafe class LargeBlocks
 
     // When a large block was last allocated or freed (Environment.TickCount64). Cached ranges are purged one delay
     // after this, not after their own free: while the program keeps allocating and freeing large blocks, the ranges
-    // it is cycling through stay warm; once it stops for a delay, all of them go back to the OS.
+    // it is cycling through stay warm; once it stops for a delay, all of them go back to the OS. A free stamps its own
+    // time (it reads the clock anyway, for the range's FreedAt); an allocation does not read the clock, which would
+    // be a third of a cached allocation's bookkeeping: Maintain stamps its own time when s_allocs has moved since
+    // its last look (s_allocsSeen), so allocations alone postpone a purge by at most one more delay than exact times.
     private static long s_lastActivity;
+    private static long s_allocsSeen;
     private static long s_allocs;
     private static long s_frees;
     private static long s_bytesInUse;
@@ -162,7 +167,6 @@ internal static unsafe class LargeBlocks
         s_live[(nuint)p] = size;
         s_allocs++;
         GrowInUse((long)size);
-        s_lastActivity = Environment.TickCount64;
     }
 
     /// <summary>Adds to the bytes in live large blocks, keeping <see cref="s_recentPeak"/> at least that. Caller holds the gate.</summary>
@@ -249,6 +253,7 @@ internal static unsafe class LargeBlocks
         nuint size;
         List<CachedRange>? evicted = null;
         bool cached;
+        long now = Environment.TickCount64;
         using (s_gate.Enter())
         {
             if (!s_live.Remove(p, out size))
@@ -260,13 +265,17 @@ internal static unsafe class LargeBlocks
             s_bytesInUse -= (long)size;
             s_recentlyFreed[s_recentIndex] = p;
             s_recentIndex = (s_recentIndex + 1) % s_recentlyFreed.Length;
-            cached = CacheRange(p, size, ref evicted);
+            cached = CacheRange(p, size, now, ref evicted);
         }
 
-        UnmapAll(evicted);
+        if (evicted is not null)
+        {
+            UnmapAll(evicted);
+        }
+
         if (cached)
         {
-            Purger.Wake();
+            Purger.Wake(now);
             return;
         }
 
@@ -278,7 +287,7 @@ internal static unsafe class LargeBlocks
     /// (returned for unmapping outside the gate) to stay within the limits. False when it does not fit at all.
     /// Caller holds the gate.
     /// </summary>
-    private static bool CacheRange(nuint address, nuint size, ref List<CachedRange>? evicted)
+    private static bool CacheRange(nuint address, nuint size, long now, ref List<CachedRange>? evicted)
     {
         long limit = CacheLimit;
         if ((long)size > limit || AllocatorOptions.LargeCacheCount == 0)
@@ -286,7 +295,6 @@ internal static unsafe class LargeBlocks
             return false;
         }
 
-        long now = Environment.TickCount64;
         s_lastActivity = now;
         InsertMerged(new CachedRange { Address = address, Size = size, FreedAt = now });
         while (s_cachedBytes > limit || s_cache.Count > AllocatorOptions.LargeCacheCount)
@@ -368,6 +376,7 @@ internal static unsafe class LargeBlocks
         nuint end = (nuint)ptr;
         List<CachedRange>? evicted = null;
         nuint oldSize;
+        long now = Environment.TickCount64;
         using (s_gate.Enter())
         {
             if (!s_live.TryGetValue((nuint)ptr, out oldSize))
@@ -386,7 +395,7 @@ internal static unsafe class LargeBlocks
                 // Shrink in place: the tail becomes a cached range (or is unmapped below when it does not fit).
                 s_live[(nuint)ptr] = mapped;
                 s_bytesInUse -= (long)(oldSize - mapped);
-                if (!CacheRange((nuint)ptr + mapped, oldSize - mapped, ref evicted))
+                if (!CacheRange((nuint)ptr + mapped, oldSize - mapped, now, ref evicted))
                 {
                     (evicted ??= []).Add(new CachedRange { Address = (nuint)ptr + mapped, Size = oldSize - mapped });
                 }
@@ -420,7 +429,7 @@ internal static unsafe class LargeBlocks
         if (mapped < oldSize)
         {
             UnmapAll(evicted);
-            Purger.Wake();
+            Purger.Wake(now);
             return ptr;
         }
 
@@ -471,6 +480,13 @@ internal static unsafe class LargeBlocks
         bool idle = true;
         using (s_gate.Enter())
         {
+            if (s_allocs != s_allocsSeen)
+            {
+                // Large allocations since the last look: as recent as now, for all this pass can tell.
+                s_allocsSeen = s_allocs;
+                s_lastActivity = Math.Max(s_lastActivity, now);
+            }
+
             for (int i = s_cache.Count - 1; i >= 0; i--)
             {
                 CachedRange r = s_cache[i];

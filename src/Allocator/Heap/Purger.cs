@@ -6,7 +6,7 @@ namespace Allocator.Heap;
 /// have exited. It sleeps without a timeout when nothing is pending, and is started on first need.
 /// </summary>
 /// <remarks>
-/// Waking a sleeping thread is a system call and a context switch, far more than a free costs, so <see cref="Wake"/>
+/// Waking a sleeping thread is a system call and a context switch, far more than a free costs, so <see cref="Wake(long)"/>
 /// signals the purger only when it sleeps past the moment the new work falls due (now plus the purge delay): when
 /// it waits without a timeout, or for a later deadline (an unmap eight delays away, the half-second look for exited
 /// threads). Under steady traffic its wait already ends within one delay, so it is signalled at most about once
@@ -27,7 +27,10 @@ internal static class Purger
     /// Tells the purger that there is new work, due one purge delay from now; signals it only when it would sleep
     /// past that.
     /// </summary>
-    public static void Wake()
+    public static void Wake() => Wake(Environment.TickCount64);
+
+    /// <summary>As <see cref="Wake()"/>, for a caller that has just read <see cref="Environment.TickCount64"/> as <paramref name="now"/>.</summary>
+    public static void Wake(long now)
     {
         s_activity = true;
         if (Volatile.Read(ref s_started) == 0)
@@ -36,7 +39,7 @@ internal static class Purger
             return;
         }
 
-        long due = Environment.TickCount64 + AllocatorOptions.PurgeDelayMilliseconds;
+        long due = now + AllocatorOptions.PurgeDelayMilliseconds;
         if (due < Volatile.Read(ref s_sleepUntil))
         {
             Volatile.Write(ref s_sleepUntil, due);

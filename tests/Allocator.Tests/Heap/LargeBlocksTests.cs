@@ -211,6 +211,42 @@ public unsafe class LargeBlocksTests
         NativeAllocator.Collect(true);
     }
 
+    [Fact]
+    public void LargeAllocationsAloneKeepCachedRangesWarmAndTheyGoWithinTwoDelaysAfter()
+    {
+        // Allocations do not read the clock: the purger counts them as activity when it next looks. A range freed
+        // before a run of allocations (no frees) stays warm through it, and is purged within two delays after it.
+        NativeAllocator.Collect(true);
+        void* kept = NativeAllocator.Alloc(4 << 20);
+        new Span<byte>(kept, 4 << 20).Fill(1);
+        long purgesBefore = NativeAllocator.GetStatistics().OsPurgeCalls;
+        NativeAllocator.Free(kept);
+        var live = new List<nint>();
+        try
+        {
+            var busy = System.Diagnostics.Stopwatch.StartNew();
+            while (busy.ElapsedMilliseconds < 400)
+            {
+                // Aligned to 32 MiB, so none of them comes from the range freed above.
+                live.Add((nint)NativeAllocator.AlignedAlloc(1 << 20, 32 << 20));
+                Thread.Sleep(10);
+            }
+
+            Assert.Equal(purgesBefore, NativeAllocator.GetStatistics().OsPurgeCalls);
+            long purgedAfter = MillisecondsUntilAPurgeAfter(purgesBefore);
+            Assert.True(purgedAfter < 450, $"purged {purgedAfter} ms after the last large allocation");
+        }
+        finally
+        {
+            foreach (nint block in live)
+            {
+                NativeAllocator.AlignedFree((void*)block);
+            }
+
+            NativeAllocator.Collect(true);
+        }
+    }
+
     /// <summary>From an empty cache, frees a written 4 MiB block and waits for its purge; returns the purge count then.</summary>
     private static long FreeOneRangeAndWaitForItsPurge()
     {
