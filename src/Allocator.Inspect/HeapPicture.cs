@@ -4,7 +4,7 @@ namespace Allocator.Inspect;
 
 /// <summary>
 /// Draws a heap report as a PNG (ScottPlot): one row per segment, in address order; along the row, the segment's
-/// 4 MiB, with one cell per page (64 KiB, 512 KiB or the whole segment), shaded from light (empty) to dark blue
+/// 4 MiB, with one cell per page (128 KiB, 512 KiB or the whole segment), shaded from light (empty) to dark blue
 /// (every block live). The header slot is grey, free pages are white, pages of exited threads are shaded in red.
 /// Pages of 512 KiB and more are labelled with their block size and fullness.
 /// </summary>

@@ -70,7 +70,7 @@ public sealed record AddressRange(ulong Address, ulong Size);
 
 /// <summary>One 4 MiB segment and its page slots.</summary>
 /// <param name="Address">The segment's base (4 MiB-aligned).</param>
-/// <param name="PageSize">Bytes per page: 64 KiB, 512 KiB or 4 MiB.</param>
+/// <param name="PageSize">Bytes per page: 128 KiB, 512 KiB or 4 MiB.</param>
 /// <param name="Pages">Every page slot, in address order, the header slot included.</param>
 public sealed record SegmentReport(ulong Address, int PageSize, IReadOnlyList<PageReport> Pages);
 

@@ -6,11 +6,11 @@ namespace Allocator.Heap;
 /// <summary>
 /// A segment: 4 MiB of private anonymous memory aligned to 4 MiB, so that the segment of any block is found by
 /// masking the block's address. The first 64 KiB hold this header and the page descriptors; the rest is split
-/// into pages of one kind (64 KiB, 512 KiB, or one page of the whole segment).
+/// into pages of one kind (128 KiB, 512 KiB, or one page of the whole segment).
 /// </summary>
 /// <remarks>
-/// <para>Page i covers [max(i·PageSize, HeaderSize), (i+1)·PageSize) of the segment; for small segments page 0 is
-/// the header itself and is never used.</para>
+/// <para>Page i covers [max(i·PageSize, HeaderSize), (i+1)·PageSize) of the segment, so page 0 is the 64 KiB after
+/// the header in a small segment and 448 KiB in a medium one, and every page starts 64 KiB-aligned.</para>
 /// <para>All fields but the page descriptors' hot fields are guarded by <see cref="Arena"/>'s lock.</para>
 /// </remarks>
 [StructLayout(LayoutKind.Sequential)]
@@ -28,8 +28,14 @@ internal unsafe struct Segment
     /// <summary>64 KiB: reserved at the segment's start for this header.</summary>
     public const nuint HeaderSize = 64 * 1024;
 
-    /// <summary>Page shift of small pages (64 KiB).</summary>
-    public const int SmallPageShift = 16;
+    /// <summary>
+    /// Page shift of small pages (128 KiB). Twice mimalloc's 64 KiB: a class then needs half as many pages, so the
+    /// head page of its queue takes a larger share of the class's frees, runs dry half as often, and hands out
+    /// recently freed (cached) blocks more often. Random replacement of 8-1024 B blocks: 10-13% faster alone and on
+    /// two threads; sh6bench 6-13%, alloc-test 9%, rptest 7% faster; peak RSS of the memory test unchanged (1.09).
+    /// The cost: a page is given back only when all its blocks are free, so scattered survivors pin twice as much.
+    /// </summary>
+    public const int SmallPageShift = 17;
 
     /// <summary>Page shift of medium pages (512 KiB).</summary>
     public const int MediumPageShift = 19;
@@ -38,12 +44,12 @@ internal unsafe struct Segment
     public const int LargePageShift = 22;
 
     /// <summary>Most pages a segment can hold (small pages).</summary>
-    public const int MaxPages = 64;
+    public const int MaxPages = (int)(Size >> SmallPageShift);
 
     /// <summary>Page shift of this segment's kind.</summary>
     public int PageShift;
 
-    /// <summary>Number of page descriptors (including an unusable page 0 for small segments).</summary>
+    /// <summary>Number of page descriptors: <see cref="Size"/> &gt;&gt; <see cref="PageShift"/> (32, 8 or 1).</summary>
     public int PageCount;
 
     /// <summary>All usable pages' bits.</summary>

@@ -13,7 +13,7 @@ namespace Allocator.Heap;
 /// <item><term>128 … 256 KiB</term><description>four classes per doubling: 2^b + k·2^(b-2), k = 1..4, so a request just above a class
 /// wastes less than a quarter of the class step: at most 24.2% (129 → 160)</description></item>
 /// </list>
-/// <para>Page kinds: classes up to 8 KiB live in 64 KiB pages, up to 64 KiB in 512 KiB pages, and the rest
+/// <para>Page kinds: classes up to 8 KiB live in 128 KiB pages, up to 64 KiB in 512 KiB pages, and the rest
 /// (up to <see cref="MaxSize"/>, 256 KiB) in one page that fills a whole 4 MiB segment.</para>
 /// <para>Requests above <see cref="MaxSize"/> take the large path: their own mapping.</para>
 /// </remarks>
@@ -28,7 +28,7 @@ internal static class SizeClasses
     /// <summary>Requests up to this size use the table lookup on the allocation fast path.</summary>
     public const int LookupMax = 1024;
 
-    /// <summary>Largest class kept in 64 KiB (small) pages.</summary>
+    /// <summary>Largest class kept in 128 KiB (small) pages.</summary>
     public const int SmallPageMax = 8 * 1024;
 
     /// <summary>Largest class kept in 512 KiB (medium) pages.</summary>
