@@ -12,6 +12,7 @@ namespace Allocator.Benchmarks;
 /// mapping section; <c>quick mapping</c> runs the mapping section alone, <c>--no-mapping</c> skips it.</item>
 /// <item><c>memory</c>: the 1,000,000-block memory test.</item>
 /// <item><c>scaling</c>: the two-thread row of issue 3 measured in pairs, 1 and 2 threads back to back.</item>
+/// <item><c>side-by-side</c>: the pair and random-replacement rows of issue 3 for every pointer allocator in one process.</item>
 /// <item>anything else goes to BenchmarkDotNet's switcher (e.g. <c>--filter '*'</c>).</item>
 /// </list>
 /// </summary>
@@ -33,6 +34,8 @@ public static class Program
                 return MemoryRunner.Run(args[1..]);
             case "scaling":
                 return ScalingRunner.Run(args[1..]);
+            case "side-by-side":
+                return SideBySideRunner.Run(args[1..]);
             case ChildProcess.Verb:
                 return ChildProcess.Run(args[1..]);
         }

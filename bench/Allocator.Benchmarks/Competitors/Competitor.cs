@@ -11,11 +11,12 @@ public sealed class Competitor
     private readonly Func<Workload, WorkloadRun, long> _runWorkload;
     private readonly Func<MemoryTestRun, MemoryTestResult>? _runMemoryTest;
     private readonly Func<int, int, Micro.ScalingResult>? _runScalingTest;
+    private readonly Func<Micro.SideBySideEntry>? _sideBySide;
 
     private Competitor(
         string name, string description, NativeLibraryInfo? library,
         Func<Workload, WorkloadRun, long> runWorkload, Func<MemoryTestRun, MemoryTestResult>? runMemoryTest,
-        Func<int, int, Micro.ScalingResult>? runScalingTest)
+        Func<int, int, Micro.ScalingResult>? runScalingTest, Func<Micro.SideBySideEntry>? sideBySide)
     {
         Name = name;
         Description = description;
@@ -23,6 +24,7 @@ public sealed class Competitor
         _runWorkload = runWorkload;
         _runMemoryTest = runMemoryTest;
         _runScalingTest = runScalingTest;
+        _sideBySide = sideBySide;
     }
 
     /// <summary>Every competitor, ours first.</summary>
@@ -56,6 +58,9 @@ public sealed class Competitor
     /// <summary>Whether the paired two-thread scaling test (pointer allocators only) applies.</summary>
     public bool HasScalingTest => _runScalingTest is not null;
 
+    /// <summary>Whether the side-by-side test (pointer allocators only) applies.</summary>
+    public bool HasSideBySideTest => _sideBySide is not null;
+
     /// <summary>Finds a competitor by name.</summary>
     public static Competitor? Find(string name) =>
         All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -78,13 +83,18 @@ public sealed class Competitor
     public Micro.ScalingResult RunScalingTest(int rounds, int replacements) =>
         (_runScalingTest ?? throw new InvalidOperationException($"{Name} has no scaling test."))(rounds, replacements);
 
+    /// <summary>This allocator's entry in the side-by-side test.</summary>
+    public Micro.SideBySideEntry CreateSideBySideEntry() =>
+        (_sideBySide ?? throw new InvalidOperationException($"{Name} has no side-by-side test."))();
+
     public override string ToString() => Name;
 
     private static Competitor Native<THeap>(string description, NativeLibraryInfo? library) where THeap : INativeHeap =>
         new(THeap.Name, description, library,
             static (workload, run) => workload.Run<NativeBlocks<THeap>, nint>(run),
             static run => MemoryTest.Run<THeap>(run),
-            static (rounds, replacements) => Micro.ScalingTest.Run<THeap>(rounds, replacements));
+            static (rounds, replacements) => Micro.ScalingTest.Run<THeap>(rounds, replacements),
+            static () => new Micro.SideBySideEntry<THeap>());
 
     private static Competitor Managed<THeap>(string name, string description) where THeap : IBlockHeap<byte[]> =>
         Managed<THeap, byte[]>(name, description);
@@ -92,5 +102,5 @@ public sealed class Competitor
     private static Competitor Managed<THeap, TBlock>(string name, string description) where THeap : IBlockHeap<TBlock> =>
         new(name, description, library: null,
             static (workload, run) => workload.Run<THeap, TBlock>(run),
-            runMemoryTest: null, runScalingTest: null);
+            runMemoryTest: null, runScalingTest: null, sideBySide: null);
 }

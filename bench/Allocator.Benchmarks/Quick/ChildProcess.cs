@@ -73,8 +73,12 @@ public static class ChildProcess
     public static int Run(string[] args)
     {
         // __child workload <workload> <allocator> <scale> <threads>  |  __child memory <allocator> <blocks>
-        //   |  __child scaling <allocator> <rounds> <replacements>
-        object result = args[0] == "scaling" && args[1] == ReferenceHeap.Name
+        //   |  __child scaling <allocator> <rounds> <replacements>  |  __child side-by-side <a,b,...> <rounds> <pairs> <replacements>
+        object result = args[0] == "side-by-side"
+            ? Micro.SideBySideTest.Run(
+                args[1].Split(',').Select(name => (Competitor.Find(name) ?? throw new ArgumentException("unknown allocator " + name)).CreateSideBySideEntry()).ToList(),
+                int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]))
+            : args[0] == "scaling" && args[1] == ReferenceHeap.Name
             ? Micro.ScalingTest.Run<ReferenceHeap>(int.Parse(args[2]), int.Parse(args[3]))
             : RunForCompetitor(args);
         Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(result, result.GetType()));
@@ -115,6 +119,10 @@ public static class ChildProcess
     /// <summary>Parent side: runs the paired scaling test on the allocator named <paramref name="name"/> (a competitor, or <see cref="ReferenceHeap"/>'s name).</summary>
     public static Micro.ScalingResult? RunScalingTest(string name, int rounds, int replacements, TimeSpan timeout, out string? problem) =>
         Launch<Micro.ScalingResult>([Verb, "scaling", name, rounds.ToString(), replacements.ToString()], timeout, out problem);
+
+    /// <summary>Parent side: runs the side-by-side test on the allocators named in <paramref name="names"/>, in one child.</summary>
+    public static Micro.SideBySideResult? RunSideBySideTest(IEnumerable<string> names, int rounds, int pairs, int replacements, TimeSpan timeout, out string? problem) =>
+        Launch<Micro.SideBySideResult>([Verb, "side-by-side", string.Join(',', names), rounds.ToString(), pairs.ToString(), replacements.ToString()], timeout, out problem);
 
     /// <summary>Parent side: runs the memory test on one allocator in a child.</summary>
     public static MemoryTestResult? RunMemoryTest(Competitor competitor, int blocks, TimeSpan timeout, out string? problem) =>
