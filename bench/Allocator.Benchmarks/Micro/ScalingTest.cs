@@ -116,13 +116,6 @@ public static class ScalingTest
         }
 
         return new ScalingResult(
-            THeap.Name, rounds, replacements, Median(one), Median(two), Median(ratios), ratios.Min(), ratios.Max());
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int mid = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+            THeap.Name, rounds, replacements, SideBySideTest.Median(one), SideBySideTest.Median(two), SideBySideTest.Median(ratios), ratios.Min(), ratios.Max());
     }
 }

@@ -151,7 +151,8 @@ public static class SideBySideTest
                 .ToArray());
     }
 
-    private static double Median(List<double> values)
+    /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
         int mid = sorted.Count / 2;

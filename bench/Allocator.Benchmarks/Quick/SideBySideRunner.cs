@@ -51,11 +51,11 @@ public static class SideBySideRunner
             rows.Add(
             [
                 name,
-                Format(Median(mine.Select(r => r.PairNs))),
-                Format(Median(mine.Select(r => r.PairRatio))),
+                Format(SideBySideTest.Median(mine.Select(r => r.PairNs))),
+                Format(SideBySideTest.Median(mine.Select(r => r.PairRatio))),
                 string.Join(" ", mine.Select(r => Format(r.PairRatio))),
-                Format(Median(mine.Select(r => r.RandomNs))),
-                Format(Median(mine.Select(r => r.RandomRatio))),
+                Format(SideBySideTest.Median(mine.Select(r => r.RandomNs))),
+                Format(SideBySideTest.Median(mine.Select(r => r.RandomRatio))),
                 string.Join(" ", mine.Select(r => Format(r.RandomRatio))),
             ]);
         }
@@ -76,11 +76,4 @@ public static class SideBySideRunner
     }
 
     private static string Format(double value) => value.ToString(value >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int mid = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
 }
