@@ -116,6 +116,6 @@ public static class ScalingTest
         }
 
         return new ScalingResult(
-            THeap.Name, rounds, replacements, SideBySideTest.Median(one), SideBySideTest.Median(two), SideBySideTest.Median(ratios), ratios.Min(), ratios.Max());
+            THeap.Name, rounds, replacements, Stats.Median(one), Stats.Median(two), Stats.Median(ratios), ratios.Min(), ratios.Max());
     }
 }

@@ -78,7 +78,8 @@ public sealed unsafe class SideBySideEntry<THeap> : SideBySideEntry where THeap 
 /// </summary>
 public static class SideBySideTest
 {
-    private const int WarmupRounds = 5;
+    /// <summary>Rounds run before the measured ones, not counted.</summary>
+    public const int WarmupRounds = 5;
 
     /// <summary>
     /// Runs <paramref name="rounds"/> measured rounds of <paramref name="pairs"/> pairs and
@@ -147,15 +148,7 @@ public static class SideBySideTest
         return new SideBySideResult(
             rounds,
             Enumerable.Range(0, n)
-                .Select(k => new SideBySideRow(entries[k].Name, Median(pair[k]), Median(pairRatio[k]), Median(random[k]), Median(randomRatio[k])))
+                .Select(k => new SideBySideRow(entries[k].Name, Stats.Median(pair[k]), Stats.Median(pairRatio[k]), Stats.Median(random[k]), Stats.Median(randomRatio[k])))
                 .ToArray());
-    }
-
-    /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
-    public static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        int mid = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }

@@ -51,11 +51,11 @@ public static class SideBySideRunner
             rows.Add(
             [
                 name,
-                Format(SideBySideTest.Median(mine.Select(r => r.PairNs))),
-                Format(SideBySideTest.Median(mine.Select(r => r.PairRatio))),
+                Format(Stats.Median(mine.Select(r => r.PairNs))),
+                Format(Stats.Median(mine.Select(r => r.PairRatio))),
                 string.Join(" ", mine.Select(r => Format(r.PairRatio))),
-                Format(SideBySideTest.Median(mine.Select(r => r.RandomNs))),
-                Format(SideBySideTest.Median(mine.Select(r => r.RandomRatio))),
+                Format(Stats.Median(mine.Select(r => r.RandomNs))),
+                Format(Stats.Median(mine.Select(r => r.RandomRatio))),
                 string.Join(" ", mine.Select(r => Format(r.RandomRatio))),
             ]);
         }
@@ -64,8 +64,8 @@ public static class SideBySideRunner
             ["allocator", "pair ns", "pair / glibc", "every pass", "replacement ns", "replacement / glibc", "every pass"],
             rows);
         ResultTables.Report(options.OutputDirectory, "side-by-side.md", "Pair and random replacement, side by side",
-            $"Every allocator in the same process, interleaved round by round ({rounds} measured rounds after 5 warm-up " +
-            $"rounds): {Pairs:N0} 64-byte Alloc+Free pairs (first byte written), then {Replacements:N0} random replacements " +
+            $"Every allocator in the same process, interleaved round by round ({rounds} measured rounds after {SideBySideTest.WarmupRounds} " +
+            $"warm-up rounds): {Pairs:N0} 64-byte Alloc+Free pairs (first byte written), then {Replacements:N0} random replacements " +
             "among 10,000 live blocks of 8-1024 B (the first byte of each new block written). A ratio is the median over the " +
             "rounds of the allocator's time divided by glibc's in the same round; ns columns and ratios are the median over " +
             $"{passes} child processes (the second in reverse order), and 'every pass' lists each process's ratio.",
