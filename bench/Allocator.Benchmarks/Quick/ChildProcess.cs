@@ -74,13 +74,14 @@ public static class ChildProcess
     {
         // __child workload <workload> <allocator> <scale> <threads>  |  __child memory <allocator> <blocks>
         //   |  __child scaling <allocator> <rounds> <replacements>  |  __child side-by-side <a,b,...> <rounds> <pairs> <replacements>
-        object result = args[0] == "side-by-side"
-            ? Micro.SideBySideTest.Run(
-                args[1].Split(',').Select(name => (Competitor.Find(name) ?? throw new ArgumentException("unknown allocator " + name)).CreateSideBySideEntry()).ToList(),
-                int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]))
-            : args[0] == "scaling" && args[1] == ReferenceHeap.Name
-            ? Micro.ScalingTest.Run<ReferenceHeap>(int.Parse(args[2]), int.Parse(args[3]))
-            : RunForCompetitor(args);
+        object result = args[0] switch
+        {
+            "side-by-side" => Micro.SideBySideTest.Run(
+                args[1].Split(',').Select(name => FindCompetitor(name).CreateSideBySideEntry()).ToList(),
+                int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])),
+            "scaling" when args[1] == ReferenceHeap.Name => Micro.ScalingTest.Run<ReferenceHeap>(int.Parse(args[2]), int.Parse(args[3])),
+            _ => RunForCompetitor(args),
+        };
         Console.Out.WriteLine(ResultPrefix + JsonSerializer.Serialize(result, result.GetType()));
         Console.Out.Flush();
         return 0;
@@ -89,8 +90,7 @@ public static class ChildProcess
     /// <summary>Child side: the memory test, the scaling test or a workload, on the competitor the arguments name.</summary>
     private static object RunForCompetitor(string[] args)
     {
-        Competitor competitor = Competitor.Find(args[args[0] is "memory" or "scaling" ? 1 : 2])
-            ?? throw new ArgumentException("unknown allocator " + string.Join(' ', args));
+        Competitor competitor = FindCompetitor(args[args[0] is "memory" or "scaling" ? 1 : 2]);
         return args[0] == "memory"
             ? competitor.RunMemoryTest(new MemoryTestRun(Blocks: int.Parse(args[2])))
             : args[0] == "scaling"
@@ -99,6 +99,9 @@ public static class ChildProcess
                 Workload.Find(args[1]) ?? throw new ArgumentException("unknown workload " + args[1]), competitor,
                 new WorkloadRun(double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4])));
     }
+
+    private static Competitor FindCompetitor(string name) =>
+        Competitor.Find(name) ?? throw new ArgumentException("unknown allocator " + name);
 
     /// <summary>Parent side: runs one workload on one allocator in a child.</summary>
     public static WorkloadResult RunWorkload(Workload workload, Competitor competitor, WorkloadRun run, TimeSpan timeout)
