@@ -227,7 +227,7 @@ internal static unsafe partial class Arena
         {
             Page* next = page->Next;
             CollectThreadFree(page);
-            page->IsFull = 0;
+            page->SetFull(false);
             if (page->Used == 0)
             {
                 ReleasePageUnsynchronized(page);
@@ -349,7 +349,7 @@ internal static unsafe partial class Arena
                     return a;
                 }
 
-                a->IsFull = 1;
+                a->SetFull(true);
                 PushFront(ref *(nint*)&h->Full[c], a);
             }
 
@@ -444,8 +444,8 @@ internal static unsafe partial class Arena
         page->Allocated = 0;
         page->SizeClass = (short)c;
         page->BlockShift = (byte)BitOperations.TrailingZeroCount(size);
-        page->IsFull = 0;
-        page->ReleaseWhenEmpty = 1;
+        page->SetFull(false);
+        page->SetReleaseWhenEmpty(true);
         page->FreeIsZero = 1;
         page->TailIsZero = page->MemoryIsZero;
         page->MemoryIsZero = 0;
@@ -497,7 +497,7 @@ internal static unsafe partial class Arena
         page->Free = null;
         page->ThreadFree = 0;
         page->Used = 0;
-        page->IsFull = 0;
+        page->SetFull(false);
         page->Next = null;
         page->Prev = null;
         page->FreedAt = Environment.TickCount64;

@@ -60,7 +60,7 @@ internal static unsafe partial class Arena
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* Pop(ThreadHeap* h, int c, bool zero)
     {
-        Page* page = (Page*)h->Queue[c];
+        Page* page = ThreadHeap.HeadOf(h, c);
         Block* b = page->Free;
         return b != null ? Take(h, c, page, b, zero) : AllocFrom(h, c, zero);
     }
@@ -73,9 +73,11 @@ internal static unsafe partial class Arena
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* Take(ThreadHeap* h, int c, Page* page, Block* b, bool zero)
     {
+        // Written as loads and stores, not ++: the JIT gives `page->Used++` its own address register (an lea, or an
+        // add to the page pointer) before the increment.
         page->Free = b->Next;
-        page->Used++;
-        page->Allocated++;
+        page->Used = page->Used + 1;
+        page->Allocated = page->Allocated + 1;
         if (!zero || page->FreeIsZero != 0)
         {
             if (zero)
@@ -157,7 +159,7 @@ internal static unsafe partial class Arena
 
             // Full: move it to the full list; the next page (or EmptyPage) becomes the head.
             UnlinkFromQueue(h, c, page);
-            page->IsFull = 1;
+            page->SetFull(true);
             PushFront(ref full, page);
         }
 
@@ -176,7 +178,7 @@ internal static unsafe partial class Arena
             {
                 CollectThreadFree(candidate);
                 UnlinkFromFull(h, c, candidate);
-                candidate->IsFull = 0;
+                candidate->SetFull(false);
                 PushToQueue(h, c, candidate);
                 return candidate;
             }
@@ -236,7 +238,7 @@ internal static unsafe partial class Arena
         tail->Next = page;
         page->Prev = tail;
         page->Next = null;
-        page->ReleaseWhenEmpty = 1;
+        page->SetReleaseWhenEmpty(true);
         h->QueueTail[c] = (ulong)page;
     }
 
@@ -270,12 +272,12 @@ internal static unsafe partial class Arena
         Page* old = h->Head(c);
         if (old != EmptyPage && old != page)
         {
-            old->ReleaseWhenEmpty = 1;
+            old->SetReleaseWhenEmpty(true);
         }
 
         if (page != EmptyPage)
         {
-            page->ReleaseWhenEmpty = page->BlockSize > SizeClasses.MediumPageMax ? (byte)1 : (byte)0;
+            page->SetReleaseWhenEmpty(page->BlockSize > SizeClasses.MediumPageMax);
         }
 
         h->Queue[c] = (ulong)page;
@@ -313,7 +315,7 @@ internal static unsafe partial class Arena
                 if (page->ThreadFree != 0 && CollectThreadFree(page) > 0)
                 {
                     UnlinkFromFull(h, c, page);
-                    page->IsFull = 0;
+                    page->SetFull(false);
                     if (page->Used == 0)
                     {
                         ReleasePage(page);

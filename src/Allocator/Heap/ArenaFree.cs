@@ -9,11 +9,19 @@ namespace Allocator.Heap;
 internal static unsafe partial class Arena
 {
     /// <summary>
-    /// Frees <paramref name="ptr"/>. Fast path: the pointer lies in one of our segments, at the start of a carved
-    /// block that is not free; in a page the calling thread owns (see <see cref="StackMap.CallerOwns"/>) it is pushed
-    /// on the page's free list, else <see cref="FreeRemote"/> pushes it on the page's thread-free list without
-    /// checking the pointer again. Everything else (null, large blocks, bad pointers) goes to <see cref="FreeSlow"/>.
+    /// Frees <paramref name="ptr"/>. Fast path: the pointer lies in one of our small-page segments, at the start of
+    /// a carved block that is not free; in a page the calling thread owns (see <see cref="StackMap.CallerOwns"/>) it
+    /// is pushed on the page's free list, else <see cref="FreeRemote"/> pushes it on the page's thread-free list
+    /// without checking the pointer again. Blocks in medium- and large-page segments take
+    /// <see cref="FreeOtherKind"/>, the same steps out of line; everything else (null, large blocks, bad pointers)
+    /// goes to <see cref="FreeSlow"/>.
     /// </summary>
+    /// <remarks>
+    /// The small-page test compares the segment map's entry with a constant and then computes the page from the
+    /// pointer with that constant, so the address of the page's free list (which the next allocation of the class
+    /// reads) does not wait for the map's load: the store that pushes the block can retire as soon as the pointer
+    /// is known, and an alloc+free pair on one class is a shorter chain of dependent loads and stores.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Free(void* ptr)
     {
@@ -22,29 +30,62 @@ internal static unsafe partial class Arena
         if (chunk < SegmentMap.Chunks)
         {
             int shift = SegmentMap.ShiftAt(chunk);
-            if (shift != 0)
+            if (shift == Segment.SmallPageShift)
             {
-                Page* page = Segment.PageOf(p, shift);
-                ThreadHeap* h = page->Heap;
-                Block* b = (Block*)ptr;
-                nuint tag = Page.FreeTag(b);
-                if (page->IsBlockStart(p) && b->Tag != tag)
+                if (TryFreeIn(Segment.PageOf(p, Segment.SmallPageShift), (Block*)ptr))
                 {
-                    if (StackMap.CallerOwns(h, StackMap.Here()))
-                    {
-                        FreeLocal(h, page, b, tag);
-                    }
-                    else
-                    {
-                        FreeRemote(page, b, tag);
-                    }
-
                     return;
                 }
+            }
+            else if (shift != 0)
+            {
+                FreeOtherKind(ptr, shift);
+                return;
             }
         }
 
         FreeSlow(ptr);
+    }
+
+    /// <summary>
+    /// <see cref="Free"/> of a pointer into a segment of medium or large pages (page shift <paramref name="shift"/>
+    /// from the segment map): the fast path's checks and push, out of line.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeOtherKind(void* ptr, int shift)
+    {
+        if (!TryFreeIn(Segment.PageOf((nuint)ptr, shift), (Block*)ptr))
+        {
+            FreeSlow(ptr);
+        }
+    }
+
+    /// <summary>
+    /// The free fast path once <paramref name="b"/>'s page is known (<paramref name="b"/> lies in one of our
+    /// segments): when <paramref name="b"/> starts a carved block that is not free, pushes it on the page's own free
+    /// list (the caller owns the page) or its thread-free list, and returns true; else returns false, leaving the
+    /// diagnosis to <see cref="FreeSlow"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryFreeIn(Page* page, Block* b)
+    {
+        ThreadHeap* h = page->Heap;
+        nuint tag = Page.FreeTag(b);
+        if (!page->IsBlockStart((nuint)b) || b->Tag == tag)
+        {
+            return false;
+        }
+
+        if (StackMap.CallerOwns(h, StackMap.Here()))
+        {
+            FreeLocal(h, page, b, tag);
+        }
+        else
+        {
+            FreeRemote(page, b, tag);
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -60,7 +101,7 @@ internal static unsafe partial class Arena
         page->FreeIsZero = 0;
         int used = page->Used - 1;
         page->Used = used;
-        if (page->IsFull != 0 || (used == 0 && page->ReleaseWhenEmpty != 0))
+        if (used < page->FreeWakeBelow)
         {
             AfterLocalFree(h, page);
         }
@@ -77,7 +118,7 @@ internal static unsafe partial class Arena
         if (page->IsFull != 0)
         {
             UnlinkFromFull(h, c, page);
-            page->IsFull = 0;
+            page->SetFull(false);
             AppendToQueue(h, c, page);
             if (page->Used != 0 || page->ReleaseWhenEmpty == 0)
             {

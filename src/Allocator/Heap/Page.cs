@@ -70,8 +70,13 @@ internal unsafe struct Page
     /// <summary>Blocks carved so far.</summary>
     public int Capacity;
 
-    /// <summary>Blocks that fit in the page.</summary>
-    public int Reserved;
+    /// <summary>
+    /// A local free calls <see cref="Arena"/>'s AfterLocalFree when the page's <see cref="Used"/> after it is below
+    /// this: <see cref="int.MaxValue"/> while <see cref="IsFull"/> (every free), 1 when
+    /// <see cref="ReleaseWhenEmpty"/> (the free that empties it), else 0 (never). Kept by <see cref="SetFull"/> and
+    /// <see cref="SetReleaseWhenEmpty"/>, so that the free fast path makes one compare instead of three tests.
+    /// </summary>
+    public int FreeWakeBelow;
 
     /// <summary>
     /// Blocks handed out from this page since it was given its class (owner-written, one increment per allocation,
@@ -86,8 +91,10 @@ internal unsafe struct Page
     /// <summary>The number of trailing zero bits of <see cref="BlockSize"/> (the power of two in it), for <see cref="IsBlockStart"/>.</summary>
     public byte BlockShift;
 
-    /// <summary>1 while the page sits in its owner's full list.</summary>
-    public byte IsFull;
+    /// <summary>1 while the page sits in its owner's full list (set with <see cref="SetFull"/>).</summary>
+    public readonly byte IsFull => _isFull;
+
+    private byte _isFull;
 
     /// <summary>1 when every block in <see cref="Free"/> is zero but for its two link words.</summary>
     public byte FreeIsZero;
@@ -95,8 +102,11 @@ internal unsafe struct Page
     /// <summary>
     /// 1 when the page is released as soon as it becomes empty; 0 for the head of its owner's queue (kept, so an
     /// alloc/free ping-pong does not churn pages), except for large-kind pages, which are never kept.
+    /// Set with <see cref="SetReleaseWhenEmpty"/>.
     /// </summary>
-    public byte ReleaseWhenEmpty;
+    public readonly byte ReleaseWhenEmpty => _releaseWhenEmpty;
+
+    private byte _releaseWhenEmpty;
 
     /// <summary>1 when the memory past the carved blocks is zero (fresh or purged).</summary>
     public byte TailIsZero;
@@ -126,6 +136,25 @@ internal unsafe struct Page
 
     /// <summary>Index of this page in its segment.</summary>
     public int Index;
+
+    /// <summary>Blocks that fit in the page.</summary>
+    public int Reserved;
+
+    /// <summary>Marks the page as in its owner's full list or not.</summary>
+    public void SetFull(bool full)
+    {
+        _isFull = full ? (byte)1 : (byte)0;
+        UpdateFreeWake();
+    }
+
+    /// <summary>Sets whether the page is released as soon as it becomes empty.</summary>
+    public void SetReleaseWhenEmpty(bool release)
+    {
+        _releaseWhenEmpty = release ? (byte)1 : (byte)0;
+        UpdateFreeWake();
+    }
+
+    private void UpdateFreeWake() => FreeWakeBelow = _isFull != 0 ? int.MaxValue : _releaseWhenEmpty;
 
     /// <summary>The tag a free block at <paramref name="block"/> carries.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

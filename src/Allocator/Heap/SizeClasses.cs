@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Allocator.Heap;
 
@@ -37,13 +38,24 @@ internal static class SizeClasses
     /// <summary>Block size of each class, in bytes.</summary>
     public static readonly uint[] Sizes = BuildSizes();
 
-    // Class index for requests of up to LookupMax bytes, indexed by (size + 15) >> 4. Unmanaged, so that the
-    // optimised fast path reads it with one load from a constant address.
-    private static readonly unsafe byte* s_lookup = BuildLookup();
+    /// <summary>
+    /// The class for each request of up to <see cref="LookupMax"/> bytes, indexed by (size + 15) &gt;&gt; 4: what
+    /// <see cref="Index"/> gives for size = 16·i (a test checks every entry against it). Constant data in the
+    /// assembly, so the optimising JIT reads it with one load from a constant address, and folds the read away
+    /// when the size is a constant at the call site (an <c>Alloc(64)</c> or <c>Alloc((nuint)sizeof(T))</c>).
+    /// </summary>
+    private static ReadOnlySpan<byte> Lookup =>
+    [
+        0, 0, 1, 2, 3, 4, 5, 6, 7, // 0 and 16 … 128: step 16
+        8, 8, 9, 9, 10, 10, 11, 11, // … 256: step 32
+        12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15, // … 512: step 64
+        16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17, // … 1024: step 128
+        18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19,
+    ];
 
     /// <summary>The class for <paramref name="size"/> (at most <see cref="LookupMax"/>), by table.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe int SmallIndex(nuint size) => s_lookup[(size + 15) >> 4];
+    public static int SmallIndex(nuint size) => Unsafe.Add(ref MemoryMarshal.GetReference(Lookup), (nint)((size + 15) >> 4));
 
     /// <summary>The class for any <paramref name="size"/> up to <see cref="MaxSize"/>, computed branch-light.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -90,17 +102,5 @@ internal static class SizeClasses
         }
 
         return sizes;
-    }
-
-    private static unsafe byte* BuildLookup()
-    {
-        int length = (LookupMax >> 4) + 1;
-        byte* lookup = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)length);
-        for (int i = 0; i < length; i++)
-        {
-            lookup[i] = (byte)Index((nuint)(i << 4));
-        }
-
-        return lookup;
     }
 }

@@ -20,6 +20,12 @@ namespace Allocator.Heap;
 internal unsafe struct ThreadHeap
 {
     /// <summary>
+    /// Head of each class's queue of pages that may have free blocks (a Page*). The first field, so that the
+    /// allocation fast path reads a head as <c>((Page**)h)[c]</c> (see <see cref="HeadOf"/>).
+    /// </summary>
+    public fixed ulong Queue[SizeClasses.Count];
+
+    /// <summary>
     /// Low address of the owning thread's stack as <see cref="StackMap"/> records it. Its upper 32 bits are the word
     /// the owner's exit hook overwrites, which turns it into an address below 2^36 that no recorded stack is near.
     /// Read by any thread; written by the owner (while <see cref="StackBytes"/> is 0, or to restore it), by the
@@ -38,9 +44,6 @@ internal unsafe struct ThreadHeap
 
     /// <summary>The owner's <see cref="StackLow"/> as recorded when it took the heap (0 when the stack map is not used); owner-only.</summary>
     public nuint StackHome;
-
-    /// <summary>Head of each class's queue of pages that may have free blocks (a Page*).</summary>
-    public fixed ulong Queue[SizeClasses.Count];
 
     /// <summary>Tail of each class's queue (a Page*, 0 when the queue is empty).</summary>
     public fixed ulong QueueTail[SizeClasses.Count];
@@ -72,4 +75,12 @@ internal unsafe struct ThreadHeap
     /// <summary>The head of class <paramref name="c"/>'s queue.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Page* Head(int c) => (Page*)Queue[c];
+
+    /// <summary>
+    /// The head of class <paramref name="c"/>'s queue in <paramref name="h"/>, for the fast path: plain pointer
+    /// arithmetic (<see cref="Queue"/> is the first field), where reading the fixed buffer through
+    /// <c>h-&gt;Queue</c> makes the JIT add a null check of <paramref name="h"/> to every allocation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Page* HeadOf(ThreadHeap* h, int c) => ((Page**)h)[c];
 }
