@@ -82,6 +82,28 @@ public unsafe class BadInputTests
     }
 
     [Theory]
+    [InlineData(64)]
+    [InlineData(1000)]
+    [InlineData(40_000)]
+    public void AddressAboveTheUserSpaceThatAliasesALiveBlockIsRejected(int size)
+    {
+        // Pointers whose low 47 bits are a live block's: a lookup that dropped the high bits would find the block's
+        // page, and then read descriptors at an address that is not mapped. They must be rejected without that.
+        byte* block = (byte*)NativeAllocator.Alloc((nuint)size);
+        try
+        {
+            AssertNotOurs(block + (1L << 47));
+            AssertNotOurs(block + (5L << 47));
+            AssertNotOurs((void*)((nuint)block | unchecked((nuint)0xffff_8000_0000_0000)));
+            Assert.True(NativeAllocator.UsableSize(block) >= (nuint)size, "the live block is untouched");
+        }
+        finally
+        {
+            NativeAllocator.Free(block);
+        }
+    }
+
+    [Theory]
     [InlineData(64, 8)]
     [InlineData(64, 16)]
     [InlineData(1000, 1)]
