@@ -30,8 +30,7 @@ internal static unsafe partial class Arena
             return AllocSlow(size, zero);
         }
 
-        int c = SizeClasses.SmallIndex(size);
-        return Pop(h, c, zero);
+        return Pop(h, SizeClasses.SmallIndex(size), zero);
     }
 
     /// <summary>
@@ -50,7 +49,7 @@ internal static unsafe partial class Arena
             return AllocClass(c, zero);
         }
 
-        return Pop(h, c, zero);
+        return Pop(h, (nuint)c, zero);
     }
 
     /// <summary>
@@ -58,20 +57,19 @@ internal static unsafe partial class Arena
     /// of class <paramref name="c"/>, or <see cref="AllocFrom"/> when that page has none.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void* Pop(ThreadHeap* h, int c, bool zero)
+    private static void* Pop(ThreadHeap* h, nuint c, bool zero)
     {
         Page* page = ThreadHeap.HeadOf(h, c);
         Block* b = page->Free;
-        return b != null ? Take(h, c, page, b, zero) : AllocFrom(h, c, zero);
+        return b != null ? Take(page, b, zero) : AllocFrom(h, (int)c, zero);
     }
 
     /// <summary>
-    /// Pops <paramref name="b"/>, the first free block of <paramref name="page"/>, the head page of class
-    /// <paramref name="c"/>'s queue in <paramref name="h"/> (the caller owns <paramref name="h"/>). No lock, no atomic
-    /// instruction.
+    /// Pops <paramref name="b"/>, the first free block of <paramref name="page"/>, the head page of its class's queue
+    /// in the caller's heap. No lock, no atomic instruction.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void* Take(ThreadHeap* h, int c, Page* page, Block* b, bool zero)
+    private static void* Take(Page* page, Block* b, bool zero)
     {
         // Written as loads and stores, not ++: the JIT gives `page->Used++` its own address register (an lea, or an
         // add to the page pointer) before the increment.
@@ -121,7 +119,7 @@ internal static unsafe partial class Arena
             page = RefillQueue(h, c);
         }
 
-        return Take(h, c, page, page->Free, zero);
+        return Take(page, page->Free, zero);
     }
 
     /// <summary>

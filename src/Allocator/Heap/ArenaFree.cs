@@ -70,8 +70,13 @@ internal static unsafe partial class Arena
     private static bool TryFreeIn(Page* page, Block* b)
     {
         ThreadHeap* h = page->Heap;
-        nuint tag = Page.FreeTag(b);
-        if (!page->IsBlockStart((nuint)b) || b->Tag == tag)
+        if (!page->IsBlockStart((nuint)b))
+        {
+            return false;
+        }
+
+        nuint tag = Page.FreeTag(b); // after the check, so that the JIT does not keep it in a register across the rotate
+        if (b->Tag == tag)
         {
             return false;
         }

@@ -170,7 +170,7 @@ internal unsafe struct Page
     /// <summary>True when <paramref name="p"/> is the start of a carved block of this page (the free path's check).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool IsBlockStart(nuint p) =>
-        Quotient(p - (nuint)Start, DivInverse, BlockShift) < (ulong)(uint)Capacity;
+        BitOperations.RotateRight((ulong)(p - (nuint)Start) * DivInverse, BlockShift) < (ulong)(uint)Capacity; // Quotient, written out: the multiply then reads the inverse from memory
 
     /// <summary>
     /// offset / (d0·2^<paramref name="shift"/>) when the division is exact and the quotient is below

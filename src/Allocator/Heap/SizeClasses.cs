@@ -53,9 +53,12 @@ internal static class SizeClasses
         18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19,
     ];
 
-    /// <summary>The class for <paramref name="size"/> (at most <see cref="LookupMax"/>), by table.</summary>
+    /// <summary>
+    /// The class for <paramref name="size"/> (at most <see cref="LookupMax"/>), by table; a native-sized index, so that
+    /// the fast path indexes the heap's pages with the loaded byte as it is, without a sign extension.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int SmallIndex(nuint size) => Unsafe.Add(ref MemoryMarshal.GetReference(Lookup), (nint)((size + 15) >> 4));
+    public static nuint SmallIndex(nuint size) => Unsafe.Add(ref MemoryMarshal.GetReference(Lookup), (nint)((size + 15) >> 4));
 
     /// <summary>The class for any <paramref name="size"/> up to <see cref="MaxSize"/>, computed branch-light.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -82,5 +82,5 @@ internal unsafe struct ThreadHeap
     /// <c>h-&gt;Queue</c> makes the JIT add a null check of <paramref name="h"/> to every allocation.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Page* HeadOf(ThreadHeap* h, int c) => ((Page**)h)[c];
+    public static Page* HeadOf(ThreadHeap* h, nuint c) => ((Page**)h)[c];
 }

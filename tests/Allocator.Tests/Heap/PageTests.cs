@@ -44,7 +44,7 @@ public unsafe class PageTests
 
         for (int c = 0; c < SizeClasses.Count; c++)
         {
-            Assert.True(ThreadHeap.HeadOf(&heap, c) == heap.Head(c), $"class {c}");
+            Assert.True(ThreadHeap.HeadOf(&heap, (nuint)c) == heap.Head(c), $"class {c}");
         }
     }
 }

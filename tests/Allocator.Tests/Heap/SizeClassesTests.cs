@@ -31,11 +31,11 @@ public class SizeClassesTests
 
             if (n <= SizeClasses.LookupMax)
             {
-                Assert.Equal(c, SizeClasses.SmallIndex(n));
+                Assert.Equal((nuint)c, SizeClasses.SmallIndex(n));
             }
         }
 
-        Assert.Equal(0, SizeClasses.SmallIndex(0));
+        Assert.Equal((nuint)0, SizeClasses.SmallIndex(0));
     }
 
     [Fact]
