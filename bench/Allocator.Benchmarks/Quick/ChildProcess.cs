@@ -73,12 +73,13 @@ public static class ChildProcess
     public static int Run(string[] args)
     {
         // __child workload <workload> <allocator> <scale> <threads>  |  __child memory <allocator> <blocks>
-        //   |  __child scaling <allocator> <rounds> <replacements>  |  __child side-by-side <a,b,...> <rounds> <pairs> <replacements>
+        //   |  __child scaling <allocator> <rounds> <replacements>
+        //   |  __child side-by-side <a,b,...> <rounds> <pairs> <replacements> <large passes>
         object result = args[0] switch
         {
             "side-by-side" => Micro.SideBySideTest.Run(
                 args[1].Split(',').Select(name => FindCompetitor(name).CreateSideBySideEntry()).ToList(),
-                int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])),
+                int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5])),
             "scaling" when args[1] == ReferenceHeap.Name => Micro.ScalingTest.Run<ReferenceHeap>(int.Parse(args[2]), int.Parse(args[3])),
             _ => RunForCompetitor(args),
         };
@@ -124,8 +125,8 @@ public static class ChildProcess
         Launch<Micro.ScalingResult>([Verb, "scaling", name, rounds.ToString(), replacements.ToString()], timeout, out problem);
 
     /// <summary>Parent side: runs the side-by-side test on the allocators named in <paramref name="names"/>, in one child.</summary>
-    public static Micro.SideBySideResult? RunSideBySideTest(IEnumerable<string> names, int rounds, int pairs, int replacements, TimeSpan timeout, out string? problem) =>
-        Launch<Micro.SideBySideResult>([Verb, "side-by-side", string.Join(',', names), rounds.ToString(), pairs.ToString(), replacements.ToString()], timeout, out problem);
+    public static Micro.SideBySideResult? RunSideBySideTest(IEnumerable<string> names, int rounds, int pairs, int replacements, int largePasses, TimeSpan timeout, out string? problem) =>
+        Launch<Micro.SideBySideResult>([Verb, "side-by-side", string.Join(',', names), rounds.ToString(), pairs.ToString(), replacements.ToString(), largePasses.ToString()], timeout, out problem);
 
     /// <summary>Parent side: runs the memory test on one allocator in a child.</summary>
     public static MemoryTestResult? RunMemoryTest(Competitor competitor, int blocks, TimeSpan timeout, out string? problem) =>
