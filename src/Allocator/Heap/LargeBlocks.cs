@@ -128,11 +128,7 @@ internal static unsafe class LargeBlocks
 
         if (p == null)
         {
-            // A mapping that will be advised for huge pages starts on a 2 MiB boundary, so that all of its whole
-            // 2 MiB stretches can be huge pages (unaligned, an 8 MiB block got 6 MiB of them). Side by side, the
-            // large row (alloc, write a byte per 4 KiB page, free) went from 1.00 of glibc's time to 0.93-0.95.
-            nuint mapAlignment = AllocatorOptions.HugePages && mapped >= OsMemory.HugePageSize ? Math.Max(alignment, OsMemory.HugePageSize) : alignment;
-            p = (byte*)OsMemory.MapAligned(mapped, mapAlignment);
+            p = (byte*)OsMemory.MapAligned(mapped, alignment);
             if (p == null)
             {
                 throw new OutOfMemoryException($"{Libc.Describe("mmap", OsMemory.t_lastErrno)} while allocating a large block of {size} bytes");
