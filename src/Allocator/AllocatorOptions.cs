@@ -22,8 +22,9 @@ namespace Allocator;
 /// <item><term><see cref="LabelMemory"/></term><description><c>ALLOCATOR_LABEL</c> / <c>Allocator.Label</c>: true. Names the allocator's
 /// mappings so /proc/PID/maps shows <c>[anon:allocator-segment]</c> and <c>[anon:allocator-large]</c>.</description></item>
 /// <item><term><see cref="HugePages"/></term><description><c>ALLOCATOR_HUGE_PAGES</c> / <c>Allocator.HugePages</c>: true. Asks
-/// the kernel for transparent huge pages (madvise MADV_HUGEPAGE) on large blocks of at least 2 MiB: a fresh block
-/// then faults in 2 MiB at a time instead of 4 KiB, several times faster, and uses fewer TLB entries. It has an
+/// the kernel for transparent huge pages (madvise MADV_HUGEPAGE) on large blocks of at least 2 MiB, mapped as whole
+/// 2 MiB stretches on a 2 MiB boundary: a fresh block then faults in 2 MiB at a time instead of 4 KiB, several times
+/// faster, and uses fewer TLB entries. The price: touching one byte of a 2 MiB stretch commits all of it. It has an
 /// effect only where /sys/kernel/mm/transparent_hugepage/enabled is <c>madvise</c> or <c>always</c>.</description></item>
 /// <item><term><see cref="StackMap"/></term><description><c>ALLOCATOR_STACK_MAP</c> / <c>Allocator.StackMap</c>: true. The fast
 /// paths find the calling thread's heap from its stack address (see README, Architecture) instead of a thread-static.

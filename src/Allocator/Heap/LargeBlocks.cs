@@ -128,27 +128,48 @@ internal static unsafe class LargeBlocks
 
         if (p == null)
         {
-            p = (byte*)OsMemory.MapAligned(mapped, alignment);
+            // A mapping for huge pages is a whole number of 2 MiB stretches on a 2 MiB boundary, so that all of it
+            // can be huge pages (side by side, the large row went from 1.00 of glibc's time to 0.93-0.95), and so
+            // that the next such mapping, which the kernel places right below this one, is aligned too and its
+            // ranges merge with this one's in the cache (aligned but not whole, the gaps stopped freed ranges from
+            // merging, and malloc-large's peak RSS rose from 364 to 587 MiB). The part past the block joins the
+            // cache as an ordinary unpurged range, so that it merges with its neighbours; it is counted as
+            // committed, though untouched, until the purger's pass.
+            bool huge = AllocatorOptions.HugePages && mapped >= OsMemory.HugePageSize;
+            nuint mapSize = huge ? (mapped + OsMemory.HugePageSize - 1) & ~(OsMemory.HugePageSize - 1) : mapped;
+            p = (byte*)OsMemory.MapAligned(mapSize, huge ? Math.Max(alignment, OsMemory.HugePageSize) : alignment);
             if (p == null)
             {
                 throw new OutOfMemoryException($"{Libc.Describe("mmap", OsMemory.t_lastErrno)} while allocating a large block of {size} bytes");
             }
 
             Interlocked.Increment(ref Arena.s_mapCalls);
-            AdjustCommitted((long)mapped, (long)mapped);
+            AdjustCommitted((long)mapSize, (long)mapSize);
             if (AllocatorOptions.LabelMemory)
             {
-                OsMemory.Name(p, mapped, "allocator-large");
+                OsMemory.Name(p, mapSize, "allocator-large");
             }
 
-            if (AllocatorOptions.HugePages && mapped >= OsMemory.HugePageSize)
+            if (huge)
             {
-                OsMemory.AdviseHugePages(p, mapped);
+                OsMemory.AdviseHugePages(p, mapSize);
             }
 
+            List<CachedRange>? evicted = null;
+            bool tailCached = true;
             using (s_gate.Enter())
             {
                 Register(p, mapped);
+                if (mapSize > mapped)
+                {
+                    tailCached = CacheRange((nuint)p + mapped, mapSize - mapped, Environment.TickCount64, ref evicted);
+                }
+            }
+
+            UnmapAll(evicted);
+            if (!tailCached)
+            {
+                UnmapRange(new CachedRange { Address = (nuint)p + mapped, Size = mapSize - mapped });
             }
         }
 

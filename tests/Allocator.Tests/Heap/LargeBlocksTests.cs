@@ -7,6 +7,38 @@ namespace Allocator.Tests.Heap;
 public unsafe class LargeBlocksTests
 {
     [Fact]
+    public void AFreshlyMappedBlockOfTwoMiBOrMoreStartsOnATwoMiBBoundary()
+    {
+        // With huge pages on (the default), a new mapping of 2 MiB or more is aligned so that every whole 2 MiB
+        // stretch of it can be a huge page. Sizes grow until one is beyond every cached range, so it is mapped fresh.
+        Assert.True(AllocatorOptions.HugePages, "the tests run with the default options");
+        bool sawFresh = false;
+        foreach (int mib in new[] { 3, 24, 96, 384 })
+        {
+            long mapsBefore = NativeAllocator.GetStatistics().OsMapCalls;
+            nuint size = ((nuint)mib << 20) + 12_345;
+            byte* p = (byte*)NativeAllocator.Alloc(size);
+            bool fresh = NativeAllocator.GetStatistics().OsMapCalls > mapsBefore;
+            if (fresh)
+            {
+                sawFresh = true;
+                Assert.True(((nuint)p & ((2 << 20) - 1)) == 0, $"a fresh {size}-byte block at 0x{(nuint)p:x} is not 2 MiB-aligned");
+            }
+
+            p[0] = 1;
+            p[size - 1] = 2;
+            Assert.True(NativeAllocator.UsableSize(p) >= size);
+            NativeAllocator.Free(p);
+            if (sawFresh)
+            {
+                break;
+            }
+        }
+
+        Assert.True(sawFresh, "no size up to 384 MiB was mapped fresh");
+    }
+
+    [Fact]
     public void FreedRangeIsSplitAndGrownIntoWithoutSystemCalls()
     {
         NativeAllocator.Collect(true);
