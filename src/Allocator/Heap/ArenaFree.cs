@@ -19,8 +19,8 @@ internal static unsafe partial class Arena
     /// <remarks>
     /// The small-page test compares the segment map's entry with a constant and then computes the page from the
     /// pointer with that constant, so the address of the page's free list (which the next allocation of the class
-    /// reads) does not wait for the map's load: the store that pushes the block can retire as soon as the pointer
-    /// is known, and an alloc+free pair on one class is a shorter chain of dependent loads and stores.
+    /// reads) does not wait for the map's load: the address of the store that pushes the block is known as soon as
+    /// the pointer is, and an alloc+free pair on one class is a shorter chain of dependent loads and stores.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Free(void* ptr)
