@@ -32,7 +32,7 @@ internal static unsafe partial class Arena
             int shift = SegmentMap.ShiftAt(chunk);
             if (shift == Segment.SmallPageShift)
             {
-                if (TryFreeIn(Segment.SmallPageOf(p), (Block*)ptr))
+                if (TryFreeIn(Segment.PageOf(p, Segment.SmallPageShift), (Block*)ptr))
                 {
                     return;
                 }

@@ -100,17 +100,13 @@ internal unsafe struct Segment
     /// The page of the segment that holds <paramref name="p"/>, whose pages are 2^<paramref name="pageShift"/> bytes
     /// (from <see cref="SegmentMap.PageShiftOf"/>): computed from the pointer alone, without reading the header.
     /// </summary>
+    /// <remarks>
+    /// The page index times the descriptor size (2^7) is the pointer shifted right by <paramref name="pageShift"/> − 7,
+    /// masked: with a constant shift (the free fast path's small pages) a shift, a mask and an add.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Page* PageOf(nuint p, int pageShift) =>
-        (Page*)((p & ~Mask) + PagesOffset + (((p & Mask) >> pageShift) * (nuint)sizeof(Page)));
-
-    /// <summary>
-    /// <see cref="PageOf(nuint, int)"/> for a small-page segment, in three instructions: the page index times the
-    /// descriptor size (2^7) is the pointer shifted right by <see cref="SmallPageShift"/> − 7, masked.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Page* SmallPageOf(nuint p) =>
-        (Page*)((p & ~Mask) + PagesOffset + ((p >> (SmallPageShift - DescriptorShift)) & ((Mask >> SmallPageShift) << DescriptorShift)));
+        (Page*)((p & ~Mask) + PagesOffset + ((p >> (pageShift - DescriptorShift)) & ((Mask >> pageShift) << DescriptorShift)));
 
     /// <summary>log2 of sizeof(<see cref="Page"/>), 128 bytes.</summary>
     private const int DescriptorShift = 7;

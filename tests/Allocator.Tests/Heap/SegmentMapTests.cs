@@ -35,11 +35,6 @@ public unsafe class SegmentMapTests
 
                 Page* page = Segment.PageOf(p, shift);
                 Assert.True(page == ((Segment*)(p & ~Segment.Mask))->PageOf(p), "the pointer-only page differs from the header's");
-                if (shift == Segment.SmallPageShift)
-                {
-                    Assert.True(page == Segment.SmallPageOf(p), "the small-page shortcut differs from the general page");
-                }
-
                 Assert.Equal(c, page->SizeClass);
                 Assert.Equal(SizeClasses.Sizes[c], page->BlockSize);
                 Assert.True(page->IsBlockStart(p));
