@@ -320,8 +320,7 @@ internal static unsafe partial class Arena
 
         tail->Next = page->Free;
         page->Free = head;
-        page->Used -= count;
-        page->FreeIsZero = 0;
+        page->Freed += count;
         Interlocked.Add(ref s_collectedRemoteFrees[page->SizeClass], count);
         return count;
     }
@@ -434,7 +433,7 @@ internal static unsafe partial class Arena
     {
         uint size = SizeClasses.Sizes[c];
         page->Free = null;
-        page->Used = 0;
+        page->Freed = 0;
         page->BlockSize = size;
         page->Heap = h;
         page->DivInverse = Page.InverseOf(size);
@@ -446,7 +445,6 @@ internal static unsafe partial class Arena
         page->BlockShift = (byte)BitOperations.TrailingZeroCount(size);
         page->SetFull(false);
         page->SetReleaseWhenEmpty(true);
-        page->FreeIsZero = 1;
         page->TailIsZero = page->MemoryIsZero;
         page->MemoryIsZero = 0;
         page->Next = null;
@@ -461,26 +459,26 @@ internal static unsafe partial class Arena
     {
         const int extendBytes = 4096;
         uint size = page->BlockSize;
-        int count = Math.Min(page->Reserved - page->Capacity, Math.Max(1, extendBytes / (int)size));
+        int count = (int)Math.Min(page->Reserved - page->Capacity, Math.Max(1, extendBytes / (int)size));
         byte* first = page->Start + ((nuint)page->Capacity * size);
+        nuint fresh = page->TailIsZero != 0 && !AllocatorOptions.Checked ? 1u : 0u; // checked mode fills carved blocks
         byte* p = first;
         for (int i = 1; i < count; i++)
         {
             Block* b = (Block*)p;
             b->Next = (Block*)(p + size);
-            b->Tag = Page.FreeTag(p);
+            b->Tag = Page.FreeTag(p) ^ fresh; // FreshTag when the memory is zero
             p += size;
         }
 
         ((Block*)p)->Next = null;
-        ((Block*)p)->Tag = Page.FreeTag(p);
+        ((Block*)p)->Tag = Page.FreeTag(p) ^ fresh;
         if (AllocatorOptions.Checked)
         {
             Diagnostics.CheckedHeap.FillCarved(first, (nuint)count, size);
         }
 
         page->Free = (Block*)first;
-        page->FreeIsZero = page->TailIsZero;
         page->Capacity += count;
     }
 
@@ -496,7 +494,7 @@ internal static unsafe partial class Arena
         page->SizeClass = -1;
         page->Free = null;
         page->ThreadFree = 0;
-        page->Used = 0;
+        page->Freed = 0;
         page->SetFull(false);
         page->Next = null;
         page->Prev = null;
@@ -822,8 +820,9 @@ internal static unsafe partial class Arena
                     {
                         sums.Pages[c]++;
                         sums.Capacity[c] += page->Reserved;
-                        sums.Used[c] += Volatile.Read(ref page->Used);
-                        sums.Allocated[c] += Volatile.Read(ref page->Allocated);
+                        long allocated = Volatile.Read(ref page->Allocated);
+                        sums.Used[c] += unchecked((int)allocated - Volatile.Read(ref page->Freed));
+                        sums.Allocated[c] += allocated;
                     }
                 }
             }

@@ -74,15 +74,16 @@ internal static unsafe partial class Arena
         // Written as loads and stores, not ++: the JIT gives `page->Used++` its own address register (an lea, or an
         // add to the page pointer) before the increment.
         page->Free = b->Next;
-        page->Used = page->Used + 1;
-        page->Allocated = page->Allocated + 1;
-        if (!zero || page->FreeIsZero != 0)
+        page->Allocated = page->Allocated + 1; // Used follows: it is Allocated - Freed
+        if (!zero)
         {
-            if (zero)
-            {
-                b->Next = null;
-            }
-
+            // Any value but the free tag marks the block allocated; its own address is already in a register, so
+            // this is one store (clearing the word takes two instructions: the JIT zeroes a register first).
+            b->Tag = (nuint)b;
+        }
+        else if (b->Tag == Page.FreshTag(b))
+        {
+            b->Next = null;
             b->Tag = 0;
         }
         else

@@ -76,7 +76,7 @@ internal static unsafe partial class Arena
         }
 
         nuint tag = Page.FreeTag(b); // after the check, so that the JIT does not keep it in a register across the rotate
-        if (b->Tag == tag)
+        if (Page.IsFreeTag(b->Tag, tag))
         {
             return false;
         }
@@ -103,10 +103,9 @@ internal static unsafe partial class Arena
         b->Next = page->Free;
         b->Tag = tag;
         page->Free = b;
-        page->FreeIsZero = 0;
-        int used = page->Used - 1;
-        page->Used = used;
-        if (used < page->FreeWakeBelow)
+        int freed = page->Freed + 1;
+        page->Freed = freed;
+        if (unchecked((int)page->Allocated - freed) < page->FreeWakeBelow) // the page's Used after this free
         {
             AfterLocalFree(h, page);
         }
@@ -250,7 +249,7 @@ internal static unsafe partial class Arena
             throw ThrowHelper.NotABlock(ptr, operation, "it does not point to an allocated block");
         }
 
-        if (!inUse || ((Block*)ptr)->Tag == Page.FreeTag(ptr))
+        if (!inUse || Page.IsFreeTag(((Block*)ptr)->Tag, Page.FreeTag(ptr)))
         {
             throw ThrowHelper.DoubleFree(ptr, operation, size);
         }

@@ -12,7 +12,8 @@ internal unsafe struct Block
     public Block* Next;
 
     /// <summary>
-    /// <see cref="Page.FreeTag"/> of this block while it is free, 0 (or user data) while it is allocated.
+    /// <see cref="Page.FreeTag"/> of this block while it is free; while it is allocated, anything else (its own
+    /// address or 0 when handed out, then user data).
     /// This word is what makes a double free detectable.
     /// </summary>
     public nuint Tag;
@@ -25,7 +26,7 @@ internal unsafe struct Block
 /// <remarks>
 /// <para>Invariants (owner = the thread whose heap is <see cref="Heap"/>):</para>
 /// <list type="bullet">
-/// <item><see cref="Free"/>, <see cref="Used"/>, <see cref="Capacity"/>, <see cref="IsFull"/> and <see cref="FreeIsZero"/> are
+/// <item><see cref="Free"/>, <see cref="Allocated"/>, <see cref="Freed"/>, <see cref="Capacity"/> and <see cref="IsFull"/> are
 /// read and written only by the owner (or, for abandoned pages, only under <see cref="Arena"/>'s lock).</item>
 /// <item><see cref="ThreadFree"/> is the one field other threads write, always with a single compare-and-swap push.
 /// The owner takes the whole list with one atomic exchange.</item>
@@ -34,8 +35,10 @@ internal unsafe struct Block
 /// them, which is why the statistics subtract the remote frees not yet collected.</item>
 /// <item>Blocks with index &lt; Capacity have been carved; memory past Capacity·BlockSize is untouched since the page
 /// was acquired, and is zero when <see cref="TailIsZero"/>.</item>
-/// <item>A free block's <see cref="Block.Tag"/> equals <see cref="FreeTag"/>(its address); an allocated block's tag is
-/// cleared when it is handed out.</item>
+/// <item>A free block's <see cref="Block.Tag"/> equals <see cref="FreeTag"/>(its address), or <see cref="FreshTag"/>(its
+/// address) when the block has never been handed out and its memory is zero but for the two link words (carved
+/// from zero memory); an allocated block's tag is overwritten when it is handed out (with its address, or 0 for a
+/// zeroed block), and neither tag equals its block's address because <see cref="Arena.TagKey"/> is above 1.</item>
 /// <item><see cref="Heap"/> is never null: an owned page points to its heap, an abandoned page to
 /// <see cref="Arena.AbandonedHeap"/>, a page not in use to <see cref="Arena.FreePageHeap"/>. Threads without a heap
 /// have a null heap pointer, so they can never match.</item>
@@ -49,8 +52,12 @@ internal unsafe struct Page
     /// <summary>Owner's free list; allocation pops from it, local frees push onto it.</summary>
     public Block* Free;
 
-    /// <summary>Blocks handed out (owner's count; remote frees are subtracted when collected).</summary>
-    public int Used;
+    /// <summary>
+    /// Blocks given back to this page since it was given its class, modulo 2^32: local frees one by one, remote frees
+    /// when the owner collects them. With <see cref="Allocated"/> it makes <see cref="Used"/>, so that an allocation
+    /// writes one counter, not two.
+    /// </summary>
+    public int Freed;
 
     /// <summary>Block size in bytes (the size class's size).</summary>
     public uint BlockSize;
@@ -67,8 +74,21 @@ internal unsafe struct Page
     /// </summary>
     public ulong DivInverse;
 
-    /// <summary>Blocks carved so far.</summary>
-    public int Capacity;
+    /// <summary>Blocks carved so far. A 64-bit field, so that the free path's block check compares with it in memory.</summary>
+    public long Capacity;
+
+    /// <summary>
+    /// Blocks handed out from this page since it was given its class (owner-written, one increment per allocation,
+    /// on the line the allocation already writes). The allocation count of the statistics is the sum of this over the
+    /// pages in use plus what released pages had (folded into the arena's totals when a page is released).
+    /// </summary>
+    public long Allocated;
+
+    /// <summary>
+    /// Blocks handed out and not given back (remote frees count once the owner collects them): <see cref="Allocated"/>
+    /// − <see cref="Freed"/>, in 32-bit arithmetic, which is exact because a page holds far fewer than 2^31 blocks.
+    /// </summary>
+    public readonly int Used => unchecked((int)Allocated - Freed);
 
     /// <summary>
     /// A local free calls <see cref="Arena"/>'s AfterLocalFree when the page's <see cref="Used"/> after it is below
@@ -78,16 +98,6 @@ internal unsafe struct Page
     /// </summary>
     public int FreeWakeBelow;
 
-    /// <summary>
-    /// Blocks handed out from this page since it was given its class (owner-written, one increment per allocation,
-    /// on the line the allocation already writes). The allocation count of the statistics is the sum of this over the
-    /// pages in use plus what released pages had (folded into the arena's totals when a page is released).
-    /// </summary>
-    public long Allocated;
-
-    /// <summary>The size class, or -1 when the page is not in use.</summary>
-    public short SizeClass;
-
     /// <summary>The number of trailing zero bits of <see cref="BlockSize"/> (the power of two in it), for <see cref="IsBlockStart"/>.</summary>
     public byte BlockShift;
 
@@ -95,9 +105,6 @@ internal unsafe struct Page
     public readonly byte IsFull => _isFull;
 
     private byte _isFull;
-
-    /// <summary>1 when every block in <see cref="Free"/> is zero but for its two link words.</summary>
-    public byte FreeIsZero;
 
     /// <summary>
     /// 1 when the page is released as soon as it becomes empty; 0 for the head of its owner's queue (kept, so an
@@ -107,12 +114,6 @@ internal unsafe struct Page
     public readonly byte ReleaseWhenEmpty => _releaseWhenEmpty;
 
     private byte _releaseWhenEmpty;
-
-    /// <summary>1 when the memory past the carved blocks is zero (fresh or purged).</summary>
-    public byte TailIsZero;
-
-    /// <summary>1 when the whole page's memory is zero (set by purge and for fresh segments, cleared by use).</summary>
-    public byte MemoryIsZero;
 
     // --- cold: slow paths only ---
 
@@ -140,6 +141,15 @@ internal unsafe struct Page
     /// <summary>Blocks that fit in the page.</summary>
     public int Reserved;
 
+    /// <summary>The size class, or -1 when the page is not in use. Read by remote frees, which write this line anyway.</summary>
+    public short SizeClass;
+
+    /// <summary>1 when the memory past the carved blocks is zero (fresh or purged).</summary>
+    public byte TailIsZero;
+
+    /// <summary>1 when the whole page's memory is zero (set by purge and for fresh segments, cleared by use).</summary>
+    public byte MemoryIsZero;
+
     /// <summary>Marks the page as in its owner's full list or not.</summary>
     public void SetFull(bool full)
     {
@@ -156,21 +166,36 @@ internal unsafe struct Page
 
     private void UpdateFreeWake() => FreeWakeBelow = _isFull != 0 ? int.MaxValue : _releaseWhenEmpty;
 
-    /// <summary>The tag a free block at <paramref name="block"/> carries.</summary>
+    /// <summary>The tag a free block at <paramref name="block"/> carries (once it has held data: see <see cref="FreshTag"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint FreeTag(void* block) => Arena.TagKey ^ (nuint)block;
+
+    /// <summary>
+    /// The tag of a free block at <paramref name="block"/> that has never been handed out and whose memory is zero
+    /// but for its two link words: <see cref="FreeTag"/> with its lowest bit flipped (block addresses are multiples of
+    /// 16, so the two never meet). A zeroed allocation that pops such a block clears only the link words.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint FreshTag(void* block) => FreeTag(block) ^ 1;
+
+    /// <summary>
+    /// True when <paramref name="tag"/>, read from the block whose <see cref="FreeTag"/> is <paramref name="freeTag"/>,
+    /// marks it free (either tag): the double-free check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsFreeTag(nuint tag, nuint freeTag) => (tag ^ freeTag) <= 1;
 
     /// <summary>
     /// Index of the block that starts exactly at <paramref name="p"/>, or -1 when <paramref name="p"/> is not the
     /// start of a carved block of this page.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly long BlockIndex(nuint p) => IndexAt(p - (nuint)Start, DivInverse, BlockShift, Capacity);
+    public readonly long BlockIndex(nuint p) => IndexAt(p - (nuint)Start, DivInverse, BlockShift, (int)Capacity);
 
     /// <summary>True when <paramref name="p"/> is the start of a carved block of this page (the free path's check).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool IsBlockStart(nuint p) =>
-        BitOperations.RotateRight((ulong)(p - (nuint)Start) * DivInverse, BlockShift) < (ulong)(uint)Capacity; // Quotient, written out: the multiply then reads the inverse from memory
+        BitOperations.RotateRight((ulong)(p - (nuint)Start) * DivInverse, BlockShift) < (ulong)Capacity; // Quotient, written out: the multiply then reads the inverse from memory
 
     /// <summary>
     /// offset / (d0·2^<paramref name="shift"/>) when the division is exact and the quotient is below

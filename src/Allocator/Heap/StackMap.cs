@@ -26,11 +26,12 @@ namespace Allocator.Heap;
 /// the owner's stack can be reused by a new thread. That makes the low address less than 2^36 + 2^32, and only
 /// stacks at 2^37 or above are recorded (all of them, with Linux's address-space layout), so the range, at most 4 GiB
 /// long, matches no stack any more. A thread that starts on a dead thread's stack never matches the dead thread's heap.</item>
-/// <item>The range is two words, so it is written and read in an order that never pairs one owner's low address
-/// with another's size: <see cref="Adopt"/> zeroes the size, then writes the low address, then the size (each a
-/// volatile write); a reader reads the size (a volatile read), then the low address. A reader that sees a new size
-/// therefore sees the low address written before it (or one the exit hook or reaper spoiled), and a reader that
-/// sees size 0 matches nothing. The reaper clears both, in any order: a low address of 0 matches no stack.</item>
+/// <item>The range is two words, and no reader can pair one owner's low address with another's size: the reaper
+/// clears both (a low address of 0 matches no stack) before a heap gets a new owner, and <see cref="Adopt"/> zeroes
+/// the size, then writes the low address, then the size (volatile writes, so in that order). Within one owner's
+/// time the words only take the values 0 or the owner's size, and 0, the owner's low address or a spoiled one, and
+/// only the owner's two together match. So the ownership check reads the two with plain loads, in whatever order
+/// the JIT picks (the compare then reads the size straight from memory).</item>
 /// <item>A previous owner's late exit hook may spoil a reused heap's low address while its new owner runs; the new
 /// owner's next slow path restores it from <see cref="ThreadHeap.StackHome"/>, which only the owner writes.</item>
 /// </list>
@@ -52,7 +53,7 @@ internal static unsafe class StackMap
     private const int GranuleShift = 16;
 
     /// <summary>The largest stack size recorded, in bytes (the size field is 32 bits); larger stacks are cut to it.</summary>
-    private const uint MaxStackBytes = uint.MaxValue & ~4095u;
+    private const nuint MaxStackBytes = uint.MaxValue & ~4095u;
 
     /// <summary>Stacks below this address are not recorded (see the remarks: the exit hook's spoiled address is below 2^36 + 2^32).</summary>
     private const ulong LowestStack = 1UL << 37;
@@ -134,8 +135,7 @@ internal static unsafe class StackMap
             return h != null && h == Arena.t_heap;
         }
 
-        uint size = Volatile.Read(ref h->StackBytes); // the size first, then the low address (see the remarks)
-        return InRange(sp, h->StackLow, size);
+        return InRange(sp, h->StackLow, h->StackBytes); // plain reads, in either order (see the remarks)
     }
 
     /// <summary>
@@ -144,7 +144,7 @@ internal static unsafe class StackMap
     /// </summary>
     public static void Adopt(ThreadHeap* h)
     {
-        Volatile.Write(ref h->StackBytes, 0u);
+        Volatile.Write(ref h->StackBytes, 0);
         h->StackHome = 0;
         if (!AllocatorOptions.StackMap || !OsThread.ExitHookAvailable || !OsThread.TryGetCurrentStack(out nuint low, out nuint size)
             || (ulong)low < LowestStack || !OsThread.ArmExitHook((uint*)&h->StackLow + 1))
@@ -153,7 +153,7 @@ internal static unsafe class StackMap
         }
 
         Volatile.Write(ref h->StackLow, low);
-        Volatile.Write(ref h->StackBytes, (uint)Math.Min((ulong)size, MaxStackBytes));
+        Volatile.Write(ref h->StackBytes, Math.Min(size, MaxStackBytes));
         h->StackHome = low;
         Learn(h);
     }
@@ -201,7 +201,7 @@ internal static unsafe class StackMap
 
     /// <summary>True when stack address <paramref name="sp"/> lies in [<paramref name="low"/>, + <paramref name="size"/>) (never for size 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool InRange(nuint sp, nuint low, uint size) => sp - low < size;
+    private static bool InRange(nuint sp, nuint low, nuint size) => sp - low < size;
 
     /// <summary>True when <paramref name="h"/> records a stack whose thread has not exited (as far as its hook says).</summary>
     private static bool IsLive(ThreadHeap* h) => h->StackBytes != 0 && (ulong)h->StackLow >= LowestStack;

@@ -35,9 +35,9 @@ internal unsafe struct ThreadHeap
 
     /// <summary>
     /// Size in bytes of the owner's stack from <see cref="StackLow"/>, or 0, which no address matches. Written last
-    /// by the owner, read first by everyone; cleared by the reaper.
+    /// by the owner; cleared by the reaper. A native word, so that the ownership check compares with it in memory.
     /// </summary>
-    public uint StackBytes;
+    public nuint StackBytes;
 
     /// <summary>Slow paths that found the caller's stack-map slot held by another live heap (see <see cref="StackMap.Learn"/>); owner-only.</summary>
     public int SlotConflicts;

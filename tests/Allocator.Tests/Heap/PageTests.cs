@@ -4,8 +4,9 @@ using Xunit;
 namespace Allocator.Tests.Heap;
 
 /// <summary>
-/// The page descriptor's derived field: the free fast path's one compare (<see cref="Page.FreeWakeBelow"/>) must
-/// send exactly the frees that hit a full page, or empty a page released when empty, to the slow path.
+/// The page descriptor's derived values: the free fast path's one compare (<see cref="Page.FreeWakeBelow"/>) must
+/// send exactly the frees that hit a full page, or empty a page released when empty, to the slow path;
+/// <see cref="Page.Used"/> is exact however far the two counters it comes from have run; and the two free tags.
 /// </summary>
 public unsafe class PageTests
 {
@@ -45,6 +46,42 @@ public unsafe class PageTests
         for (int c = 0; c < SizeClasses.Count; c++)
         {
             Assert.True(ThreadHeap.HeadOf(&heap, (nuint)c) == heap.Head(c), $"class {c}");
+        }
+    }
+
+    [Theory]
+    [InlineData(0L, 0, 0)]
+    [InlineData(10L, 4, 6)]
+    [InlineData((1L << 32) + 5, 3, 2)] // Allocated past 2^32
+    [InlineData((3L << 32) + 7, -2, 9)] // Freed wrapped past int.MaxValue (its 32 bits are 2^32 - 2)
+    [InlineData(int.MaxValue + 100L, int.MaxValue, 100)]
+    public void UsedIsAllocatedLessFreedInThirtyTwoBits(long allocated, int freed, int used)
+    {
+        var page = default(Page);
+        page.Allocated = allocated;
+        page.Freed = freed;
+        Assert.Equal(used, page.Used);
+    }
+
+    [Fact]
+    public void BothFreeTagsAreFreeAndNothingAnAllocatedBlockHoldsOnHandOutIs()
+    {
+        foreach (ulong value in new ulong[] { 0x10000, 0x7F12_3456_7890, 0x7FFF_FFFF_FFF0 })
+        {
+            nuint address = (nuint)value;
+            nuint free = Page.FreeTag((void*)address);
+            nuint fresh = Page.FreshTag((void*)address);
+            Assert.NotEqual(free, fresh);
+            Assert.True(Page.IsFreeTag(free, free));
+            Assert.True(Page.IsFreeTag(fresh, free));
+
+            // Handed out, a block's tag is its own address (or 0 when zeroed): neither reads as free.
+            Assert.False(Page.IsFreeTag(address, free));
+            Assert.False(Page.IsFreeTag(0, free));
+
+            // Nor do the tags of the neighbouring blocks.
+            Assert.False(Page.IsFreeTag(Page.FreeTag((void*)(address + 16)), free));
+            Assert.False(Page.IsFreeTag(Page.FreshTag((void*)(address - 16)), free));
         }
     }
 }
