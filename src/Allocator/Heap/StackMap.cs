@@ -52,7 +52,10 @@ internal static unsafe class StackMap
 
     private const int GranuleShift = 16;
 
-    /// <summary>The largest stack size recorded, in bytes (the size field is 32 bits); larger stacks are cut to it.</summary>
+    /// <summary>
+    /// The largest stack size recorded, in bytes; larger stacks are cut to it. Under 4 GiB, so that a range whose low
+    /// address the exit hook has spoiled (below 2^36 + 2^32) reaches no recorded stack (see the remarks).
+    /// </summary>
     private const nuint MaxStackBytes = uint.MaxValue & ~4095u;
 
     /// <summary>Stacks below this address are not recorded (see the remarks: the exit hook's spoiled address is below 2^36 + 2^32).</summary>
