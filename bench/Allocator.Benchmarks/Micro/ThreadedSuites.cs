@@ -82,20 +82,24 @@ public unsafe class ProducerConsumer : HeapBenchmark
 }
 
 /// <summary>
-/// The random-size workload (8-1024 B, 10,000 live blocks per thread) on 1 or 2 threads, 2,000,000 replacements per
+/// The random-size workload (8-1024 B, 10,000 live blocks per thread) on 1 or 2 threads, 8,000,000 replacements per
 /// invocation split between them, each thread on its own live set. Same work, so the 1-thread time divided by the
 /// 2-thread time of one allocator is its throughput ratio. Target: ours &gt;= 1.8. Threads are dedicated and kept
 /// for the whole run, so each live set stays with its thread.
 /// </summary>
 /// <remarks>
-/// Every invocation wakes the workers and waits for the last one (two barrier waits, tens of microseconds of
-/// futex wake-ups on a VM), a fixed cost that weighs on the 2-thread time twice as heavily as on the 1-thread time,
-/// and most on the fastest allocator. With 200,000 replacements (about 1.1 ms on two threads for ours) it took
-/// several percent off ours' ratio; 2,000,000 make it a fraction of a percent for every allocator.
+/// Every invocation wakes the workers and waits for the last one (two barrier waits: futex wake-ups and the
+/// waiting threads' spinning, which on a 2-core machine takes time from a worker only when both are running), a
+/// fixed cost that falls on the 2-thread time and weighs most on the fastest allocator. With 200,000 replacements
+/// per invocation (about 1.1 ms on two threads for ours) ours read 1.63x; with 2,000,000 (about 7.5 ms) 1.71-1.88x
+/// in five runs while the same two workers, timed inside the threads, lost only 0-3% each to running together; with
+/// 8,000,000 (about 29 ms), 1.94x, 1.68x and 1.81x in three runs (glibc 2.00x, 1.90x, 1.82x; mimalloc 1.95x,
+/// 1.90x, 1.82x), the second's 2-thread iterations spread from 29.2 to 37.8 ms where the first's took 28.7-29.9 ms:
+/// the shared machine, which a case that needs both cores feels on both.
 /// </remarks>
 public class TwoThreadsRandomSizes : HeapBenchmark
 {
-    private const int Replacements = 2_000_000;
+    private const int Replacements = 8_000_000;
     private Thread[] _workers = [];
     private LiveSet<nint>[] _sets = [];
     private Barrier? _start;
