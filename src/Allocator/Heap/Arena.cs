@@ -320,7 +320,7 @@ internal static unsafe partial class Arena
 
         tail->Next = page->Free;
         page->Free = head;
-        page->Freed += count;
+        page->Freed = unchecked(page->Freed + count);
         Interlocked.Add(ref s_collectedRemoteFrees[page->SizeClass], count);
         return count;
     }

@@ -103,7 +103,7 @@ internal static unsafe partial class Arena
         b->Next = page->Free;
         b->Tag = tag;
         page->Free = b;
-        int freed = page->Freed + 1;
+        int freed = unchecked(page->Freed + 1); // wraps by design: only Allocated - Freed, in 32 bits, is used
         page->Freed = freed;
         if (unchecked((int)page->Allocated - freed) < page->FreeWakeBelow) // the page's Used after this free
         {
