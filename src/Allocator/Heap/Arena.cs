@@ -461,18 +461,18 @@ internal static unsafe partial class Arena
         uint size = page->BlockSize;
         int count = (int)Math.Min(page->Reserved - page->Capacity, Math.Max(1, extendBytes / (int)size));
         byte* first = page->Start + ((nuint)page->Capacity * size);
-        nuint fresh = page->TailIsZero != 0 && !AllocatorOptions.Checked ? 1u : 0u; // checked mode fills carved blocks
+        bool fresh = page->TailIsZero != 0 && !AllocatorOptions.Checked; // checked mode fills carved blocks
         byte* p = first;
         for (int i = 1; i < count; i++)
         {
             Block* b = (Block*)p;
             b->Next = (Block*)(p + size);
-            b->Tag = Page.FreeTag(p) ^ fresh; // FreshTag when the memory is zero
+            b->Tag = Page.CarvedTag(p, fresh);
             p += size;
         }
 
         ((Block*)p)->Next = null;
-        ((Block*)p)->Tag = Page.FreeTag(p) ^ fresh;
+        ((Block*)p)->Tag = Page.CarvedTag(p, fresh);
         if (AllocatorOptions.Checked)
         {
             Diagnostics.CheckedHeap.FillCarved(first, (nuint)count, size);

@@ -71,8 +71,8 @@ internal static unsafe partial class Arena
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* Take(Page* page, Block* b, bool zero)
     {
-        // Written as loads and stores, not ++: the JIT gives `page->Used++` its own address register (an lea, or an
-        // add to the page pointer) before the increment.
+        // Written as a load and a store, not ++: the JIT gives `page->Allocated++` its own address register (an lea,
+        // or an add to the page pointer) before the increment.
         page->Free = b->Next;
         page->Allocated = page->Allocated + 1; // Used follows: it is Allocated - Freed
         if (!zero)

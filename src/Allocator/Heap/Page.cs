@@ -178,6 +178,9 @@ internal unsafe struct Page
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint FreshTag(void* block) => FreeTag(block) ^ 1;
 
+    /// <summary>The tag of a block just carved: <see cref="FreshTag"/> when its memory is zero (<paramref name="fresh"/>), else <see cref="FreeTag"/>.</summary>
+    public static nuint CarvedTag(void* block, bool fresh) => fresh ? FreshTag(block) : FreeTag(block);
+
     /// <summary>
     /// True when <paramref name="tag"/>, read from the block whose <see cref="FreeTag"/> is <paramref name="freeTag"/>,
     /// marks it free (either tag): the double-free check.
