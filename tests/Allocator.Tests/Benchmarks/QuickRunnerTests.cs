@@ -133,37 +133,26 @@ public sealed class QuickRunnerTests
     public unsafe void ReferenceHeapReusesFreedBlocksOfTheirOwnClassOnly()
     {
         // Run on a fresh thread: the reference heap's state is per thread and never given back.
-        Exception? failure = null;
-        var thread = new Thread(() =>
+        OwnThread.Run(() =>
         {
-            try
+            var blocks = new List<(nint Address, int Size)>();
+            for (int size = 1; size <= 1024; size += 37)
             {
-                var blocks = new List<(nint Address, int Size)>();
-                for (int size = 1; size <= 1024; size += 37)
-                {
-                    blocks.Add(((nint)ReferenceHeap.Alloc((nuint)size), size));
-                }
-
-                var ordered = blocks.OrderBy(b => b.Address).ToList();
-                for (int i = 1; i < ordered.Count; i++)
-                {
-                    Assert.True(ordered[i - 1].Address + ordered[i - 1].Size <= ordered[i].Address, "blocks overlap");
-                }
-
-                nint freed = blocks[5].Address;
-                ReferenceHeap.Free((void*)freed);
-                Assert.NotEqual(freed, (nint)ReferenceHeap.Alloc((nuint)blocks[20].Size));
-                Assert.Equal(freed, (nint)ReferenceHeap.Alloc((nuint)blocks[5].Size));
-                Assert.Throws<NotSupportedException>(() => (nint)ReferenceHeap.Alloc(1025));
+                blocks.Add(((nint)ReferenceHeap.Alloc((nuint)size), size));
             }
-            catch (Exception e)
+
+            var ordered = blocks.OrderBy(b => b.Address).ToList();
+            for (int i = 1; i < ordered.Count; i++)
             {
-                failure = e;
+                Assert.True(ordered[i - 1].Address + ordered[i - 1].Size <= ordered[i].Address, "blocks overlap");
             }
+
+            nint freed = blocks[5].Address;
+            ReferenceHeap.Free((void*)freed);
+            Assert.NotEqual(freed, (nint)ReferenceHeap.Alloc((nuint)blocks[20].Size));
+            Assert.Equal(freed, (nint)ReferenceHeap.Alloc((nuint)blocks[5].Size));
+            Assert.Throws<NotSupportedException>(() => (nint)ReferenceHeap.Alloc(1025));
         });
-        thread.Start();
-        thread.Join();
-        Assert.Null(failure);
     }
 
     public static TheoryData<string> WorkloadsWithLiveBlocks() =>

@@ -194,15 +194,8 @@ public class PoolConcurrencyTests : PoolTestBase
     {
         using var a = new NativeMemoryPool<byte>();
         using var b = new NativeMemoryPool<byte>();
-        void RunOnNewThread(Action action)
-        {
-            var thread = new Thread(() => action());
-            thread.Start();
-            thread.Join();
-        }
-
         // One thread alternates between the pools; it exits before the next thread registers (and folds its totals).
-        RunOnNewThread(() =>
+        OwnThread.Run(() =>
         {
             for (int i = 0; i < 100; i++)
             {
@@ -210,7 +203,7 @@ public class PoolConcurrencyTests : PoolTestBase
                 b.Rent(200).Dispose();
             }
         });
-        RunOnNewThread(() => a.Rent(100).Dispose());
+        OwnThread.Run(() => a.Rent(100).Dispose());
         NativeMemoryPoolStatistics sa = a.GetStatistics();
         NativeMemoryPoolStatistics sb = b.GetStatistics();
         Assert.Equal(101, sa.Rents);

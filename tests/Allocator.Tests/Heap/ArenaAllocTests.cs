@@ -16,7 +16,7 @@ public unsafe class ArenaAllocTests
     [Fact]
     public void ZeroedAllocationsAreZeroWhetherTheBlockIsFreshOrReused()
     {
-        RunOnNewThread(() =>
+        OwnThread.Run(() =>
         {
             NativeAllocator.Collect(force: true); // every free page purged: the pages this thread gets are zero
             var blocks = new List<nint>();
@@ -59,7 +59,7 @@ public unsafe class ArenaAllocTests
     [Fact]
     public void FreeingABlockThatWasCarvedButNeverHandedOutIsADoubleFree()
     {
-        RunOnNewThread(() =>
+        OwnThread.Run(() =>
         {
             NativeAllocator.Collect(force: true);
             var blocks = new List<nint>();
@@ -112,27 +112,5 @@ public unsafe class ArenaAllocTests
 
         Page* page = ((Segment*)((nuint)p & ~Segment.Mask))->PageOf((nuint)p);
         return page->Start != null && page->BlockIndex((nuint)p) >= 0 && ((Block*)p)->Tag == Page.FreshTag((void*)p);
-    }
-
-    private static void RunOnNewThread(Action action)
-    {
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                action();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        if (failure != null)
-        {
-            throw new Xunit.Sdk.XunitException($"on its own thread: {failure}");
-        }
     }
 }
