@@ -157,7 +157,7 @@ internal static unsafe class HeapReader
             }
 
             byte[] carved = ReadCarved(target, page);
-            int threadFree = CountList(target, carved, (ulong)page.ThreadFree, page, address, i, "thread-free", warnings);
+            int threadFree = CountList(target, carved, (ulong)Page.ThreadFreeHead(page.ThreadFree), page, address, i, "thread-free", warnings);
             int localFree = CountList(target, carved, (ulong)page.Free, page, address, i, "free", warnings);
             if (localFree != page.Capacity - page.Used)
             {

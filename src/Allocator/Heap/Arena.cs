@@ -64,7 +64,8 @@ internal static unsafe partial class Arena
     // Per class: remote frees counted by heaps since abandoned (folded in when they are abandoned; s_lock).
     private static readonly long[] s_deadRemoteFrees = new long[SizeClasses.Count];
 
-    // Per class: remote frees collected into their pages' free lists, by any thread (Interlocked, once per batch).
+    // Per class: remote frees collected into pages without an owner, and those collected by heaps since abandoned
+    // (s_lock; a live heap counts its own in ThreadHeap.CollectedRemoteFrees).
     private static readonly long[] s_collectedRemoteFrees = new long[SizeClasses.Count];
 
     // Pages with a size class, and the count at which the next page acquisition samples the peak (s_lock).
@@ -214,6 +215,7 @@ internal static unsafe partial class Arena
             AbandonList(h->Head(c), c);
             AbandonList((Page*)h->Full[c], c);
             s_deadRemoteFrees[c] += h->RemoteFrees[c];
+            s_collectedRemoteFrees[c] += h->CollectedRemoteFrees[c]; // after AbandonList, which collects into it
         }
 
         *h = default;
@@ -300,28 +302,45 @@ internal static unsafe partial class Arena
         page->Prev = null;
     }
 
-    /// <summary>Moves every block freed by other threads into the page's own free list; returns how many.</summary>
+    /// <summary>
+    /// Moves every block freed by other threads into the page's own free list; returns how many. Called by the
+    /// page's owner, or under the lock for a page without one. The list's length comes with it, so when the page's
+    /// own list is empty (a refill, the usual case) no block is read here; the blocks are read when they are handed
+    /// out, one at a time, where other work overlaps the misses.
+    /// </summary>
     internal static int CollectThreadFree(Page* page)
     {
-        nint list = Interlocked.Exchange(ref page->ThreadFree, 0);
-        if (list == 0)
+        nint word = Interlocked.Exchange(ref page->ThreadFree, 0);
+        if (word == 0)
         {
             return 0;
         }
 
-        Block* head = (Block*)list;
-        Block* tail = head;
-        int count = 1;
-        while (tail->Next != null)
+        Block* head = Page.ThreadFreeHead(word);
+        int count = Page.ThreadFreeCount(word);
+        if (page->Free != null)
         {
-            tail = tail->Next;
-            count++;
+            Block* tail = head;
+            while (tail->Next != null)
+            {
+                tail = tail->Next;
+            }
+
+            tail->Next = page->Free;
         }
 
-        tail->Next = page->Free;
         page->Free = head;
         page->Freed = unchecked(page->Freed + count);
-        Interlocked.Add(ref s_collectedRemoteFrees[page->SizeClass], count);
+        ThreadHeap* owner = page->Heap;
+        if (owner != AbandonedHeap && owner != FreePageHeap)
+        {
+            owner->CollectedRemoteFrees[page->SizeClass] += count; // owner-written, like RemoteFrees
+        }
+        else
+        {
+            s_collectedRemoteFrees[page->SizeClass] += count; // under the lock
+        }
+
         return count;
     }
 
@@ -842,12 +861,13 @@ internal static unsafe partial class Arena
     /// </summary>
     internal static long PendingRemoteFreesUnsynchronized(int c)
     {
-        long pushed = s_deadRemoteFrees[c];
+        long pending = s_deadRemoteFrees[c] - s_collectedRemoteFrees[c];
         for (int i = 0; i < s_heaps.Count; i++)
         {
-            pushed += Volatile.Read(ref ((ThreadHeap*)s_heaps[i].Heap)->RemoteFrees[c]);
+            var h = (ThreadHeap*)s_heaps[i].Heap;
+            pending += Volatile.Read(ref h->RemoteFrees[c]) - Volatile.Read(ref h->CollectedRemoteFrees[c]);
         }
 
-        return pushed - Volatile.Read(ref s_collectedRemoteFrees[c]);
+        return pending;
     }
 }

@@ -141,9 +141,9 @@ internal static unsafe partial class Arena
         while ((Page*)queue != EmptyPage)
         {
             Page* page = (Page*)queue;
-            if (page->ThreadFree != 0)
+            if (page->Free == null && page->ThreadFree != 0)
             {
-                CollectThreadFree(page);
+                CollectThreadFree(page); // only when the page's own list is empty: then no block needs reading
             }
 
             if (page->Free == null && page->Capacity < page->Reserved)

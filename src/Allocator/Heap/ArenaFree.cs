@@ -197,21 +197,21 @@ internal static unsafe partial class Arena
     }
 
     /// <summary>
-    /// Remote free: tag the block, then one CAS pushes it onto the page's thread-free list, for its owner to collect.
-    /// Counted in the caller's heap <paramref name="h"/> until then (see Arena.PendingRemoteFrees).
+    /// Remote free: tag the block, then one CAS pushes it onto the page's thread-free list (and counts it there), for
+    /// its owner to collect. Counted in the caller's heap <paramref name="h"/> until then (see Arena.PendingRemoteFrees).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PushRemote(ThreadHeap* h, Page* page, Block* b, nuint tag)
     {
         h->RemoteFrees[page->SizeClass]++;
         b->Tag = tag;
-        nint head;
+        nint word;
         do
         {
-            head = Volatile.Read(ref page->ThreadFree);
-            b->Next = (Block*)head;
+            word = Volatile.Read(ref page->ThreadFree);
+            b->Next = Page.ThreadFreeHead(word);
         }
-        while (Interlocked.CompareExchange(ref page->ThreadFree, (nint)b, head) != head);
+        while (Interlocked.CompareExchange(ref page->ThreadFree, Page.ThreadFreePush(word, b), word) != word);
     }
 
     /// <summary>

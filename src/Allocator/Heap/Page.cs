@@ -118,8 +118,12 @@ internal unsafe struct Page
     // --- cold: slow paths only ---
 
     /// <summary>
-    /// Blocks freed by other threads, pushed with one CAS each (a <see cref="Block"/>* as nint). On the second line,
-    /// so that other threads' pushes do not take the line the owner's fast paths use.
+    /// Blocks freed by other threads, pushed with one CAS each: the list's first block in the low
+    /// <see cref="ThreadFreeCountShift"/> bits and the list's length above them (see <see cref="ThreadFreeHead"/>,
+    /// <see cref="ThreadFreeCount"/>), 0 when empty. The length is what lets the owner take the whole list with one
+    /// exchange without walking it: the blocks were written by other threads, so each link read would be a cache
+    /// miss on another core's line. On the second line, so that other threads' pushes do not take the line the
+    /// owner's fast paths use.
     /// </summary>
     public nint ThreadFree;
 
@@ -149,6 +153,25 @@ internal unsafe struct Page
 
     /// <summary>1 when the whole page's memory is zero (set by purge and for fresh segments, cleared by use).</summary>
     public byte MemoryIsZero;
+
+    /// <summary>
+    /// Where the length starts in <see cref="ThreadFree"/>: every block lies in a segment below 2^47 (the segment map
+    /// covers no more), and a page holds fewer than 2^17 blocks, each pushed at most once before the owner collects.
+    /// </summary>
+    public const int ThreadFreeCountShift = 47;
+
+    /// <summary>The first block of a <see cref="ThreadFree"/> word.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Block* ThreadFreeHead(nint word) => (Block*)((ulong)word & ((1UL << ThreadFreeCountShift) - 1));
+
+    /// <summary>The number of blocks in the list of a <see cref="ThreadFree"/> word.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int ThreadFreeCount(nint word) => (int)((ulong)word >> ThreadFreeCountShift);
+
+    /// <summary>The <see cref="ThreadFree"/> word after pushing <paramref name="block"/> onto the list of <paramref name="word"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nint ThreadFreePush(nint word, Block* block) =>
+        (nint)((ulong)block | (((ulong)word >> ThreadFreeCountShift) + 1) << ThreadFreeCountShift);
 
     /// <summary>Marks the page as in its owner's full list or not.</summary>
     public void SetFull(bool full)

@@ -54,6 +54,13 @@ internal unsafe struct ThreadHeap
     /// </summary>
     public fixed long RemoteFrees[SizeClasses.Count];
 
+    /// <summary>
+    /// Blocks other threads freed into this heap's pages that it has collected, per class (owner-written, when it
+    /// collects a page's thread-free list). The statistics subtract these from the pushed counts (<see cref="RemoteFrees"/>
+    /// of every heap) to find the remote frees still waiting.
+    /// </summary>
+    public fixed long CollectedRemoteFrees[SizeClasses.Count];
+
     /// <summary>Head of each class's list of full pages (a Page*).</summary>
     public fixed ulong Full[SizeClasses.Count];
 

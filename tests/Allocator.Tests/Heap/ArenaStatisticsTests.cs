@@ -81,6 +81,90 @@ public unsafe class ArenaStatisticsTests
         Assert.True(Row(after).Pages <= Row(before).Pages, $"pages of the class: {Row(before).Pages} before, {Row(after).Pages} after");
     }
 
+    [Fact]
+    public void RemoteFreesCollectedIntoAnEmptyFreeListAreHandedOutAgainWithExactCounts()
+    {
+        using var owner = new OwnThread.Worker();
+        var blocks = new nint[Blocks];
+        owner.Do(() =>
+        {
+            for (int i = 0; i < Blocks; i++)
+            {
+                blocks[i] = (nint)NativeAllocator.Alloc(Size);
+            }
+        });
+        AllocatorStatistics before = NativeAllocator.GetStatistics();
+        foreach (nint block in blocks)
+        {
+            NativeAllocator.Free((void*)block); // remote
+        }
+
+        // The owner's pages have handed out every block they carved, so each refill takes a page's whole
+        // thread-free list with its count, without reading the blocks.
+        var again = new nint[Blocks];
+        owner.Do(() =>
+        {
+            for (int i = 0; i < Blocks; i++)
+            {
+                again[i] = (nint)NativeAllocator.Alloc(Size);
+            }
+        });
+        AllocatorStatistics after = NativeAllocator.GetStatistics();
+        Assert.Equal(Live(before), Live(after));
+        Assert.Equal(before.Allocations + Blocks, after.Allocations);
+        Assert.Equal(before.Frees + Blocks, after.Frees);
+
+        // Most of the second round are the blocks freed remotely (the rest: blocks carved but not yet handed out).
+        int reused = again.Intersect(blocks).Count();
+        Assert.True(reused >= Blocks / 2, $"{reused} of {Blocks} blocks reused");
+
+        owner.Do(() =>
+        {
+            foreach (nint block in again)
+            {
+                NativeAllocator.Free((void*)block);
+            }
+        });
+    }
+
+    [Fact]
+    public void RemoteFreesCollectedBesideLocalFreesLetTheirPagesGoWhenEmpty()
+    {
+        using var owner = new OwnThread.Worker();
+        var blocks = new nint[Blocks];
+        AllocatorStatistics start = default!;
+        owner.Do(() =>
+        {
+            NativeAllocator.Collect(true);
+            start = NativeAllocator.GetStatistics();
+            for (int i = 0; i < Blocks; i++)
+            {
+                blocks[i] = (nint)NativeAllocator.Alloc(Size);
+            }
+
+            for (int i = 0; i < Blocks; i += 2)
+            {
+                NativeAllocator.Free((void*)blocks[i]); // local: the pages' own free lists are not empty
+            }
+        });
+        for (int i = 1; i < Blocks; i += 2)
+        {
+            NativeAllocator.Free((void*)blocks[i]); // remote
+        }
+
+        AllocatorStatistics after = default!;
+        owner.Do(() =>
+        {
+            // Collects each page's thread-free list onto its non-empty free list (the walk to the list's tail), then
+            // releases the pages, which are empty only if the counts that came with the lists were exact.
+            NativeAllocator.Collect(true);
+            after = NativeAllocator.GetStatistics();
+        });
+        Assert.Equal(Live(start), Live(after));
+        Assert.Equal(start.Frees + Blocks, after.Frees);
+        Assert.True(Row(after).Pages <= Row(start).Pages, $"pages of the class: {Row(start).Pages} before, {Row(after).Pages} after");
+    }
+
     private static SizeClassStatistics Row(AllocatorStatistics s) => s.SizeClasses.First(r => r.BlockSize >= Size);
 
     private static long Live(AllocatorStatistics s) => Row(s).LiveBlocks;

@@ -84,4 +84,24 @@ public unsafe class PageTests
             Assert.False(Page.IsFreeTag(Page.FreshTag((void*)(address - 16)), free));
         }
     }
+
+    [Fact]
+    public void TheThreadFreeWordKeepsTheListHeadAndItsLength()
+    {
+        // The highest block address a segment can hold, and blocks pushed up to the most a page holds (8,192
+        // blocks of 16 bytes in a 128 KiB page).
+        nint word = 0;
+        var last = (Block*)0;
+        for (int i = 1; i <= 8192; i++)
+        {
+            last = (Block*)((1UL << Page.ThreadFreeCountShift) - (16UL * (ulong)i));
+            word = Page.ThreadFreePush(word, last);
+            Assert.Equal((nuint)last, (nuint)Page.ThreadFreeHead(word));
+            Assert.Equal(i, Page.ThreadFreeCount(word));
+        }
+
+        Assert.NotEqual(0, word);
+        Assert.Equal(0, Page.ThreadFreeCount(0));
+        Assert.True(Page.ThreadFreeHead(0) == null);
+    }
 }
