@@ -9,10 +9,11 @@ namespace Allocator.Heap;
 /// </summary>
 /// <remarks>
 /// <para>Only the owning thread reads or writes a heap, except <see cref="CollectRequested"/> (set by any thread),
-/// <see cref="RemoteFrees"/> (read, never written, by statistics) and the stack range (read by every thread that
+/// <see cref="RemoteFrees"/> and <see cref="CollectedRemoteFrees"/> (read, never written, by statistics; once the owner
+/// has died, the reaper collects into the latter under the arena's lock before folding it) and the stack range (read by every thread that
 /// asks whether it owns the heap; see <see cref="StackMap"/>). When its thread dies, <see cref="Arena"/> abandons
 /// the heap under its lock: pages with live blocks go to the abandoned lists, empty pages are freed, its remote-free
-/// counts are folded into the arena's totals, and the heap is reused by a later thread.</para>
+/// counts (pushed and collected) are folded into the arena's totals, and the heap is reused by a later thread.</para>
 /// <para>An empty queue's head is <see cref="Arena.EmptyPage"/>, whose free list is always null, so the fast path
 /// needs no null check.</para>
 /// </remarks>
