@@ -840,7 +840,7 @@ internal static unsafe partial class Arena
                         sums.Pages[c]++;
                         sums.Capacity[c] += page->Reserved;
                         long allocated = Volatile.Read(ref page->Allocated);
-                        sums.Used[c] += unchecked((int)allocated - Volatile.Read(ref page->Freed));
+                        sums.Used[c] += Page.UsedOf(allocated, Volatile.Read(ref page->Freed));
                         sums.Allocated[c] += allocated;
                     }
                 }

@@ -105,7 +105,7 @@ internal static unsafe partial class Arena
         page->Free = b;
         int freed = unchecked(page->Freed + 1); // wraps by design: only Allocated - Freed, in 32 bits, is used
         page->Freed = freed;
-        if (unchecked((int)page->Allocated - freed) < page->FreeWakeBelow) // the page's Used after this free
+        if (Page.UsedOf(page->Allocated, freed) < page->FreeWakeBelow) // the page's Used after this free
         {
             AfterLocalFree(h, page);
         }

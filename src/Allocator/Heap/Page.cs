@@ -88,7 +88,14 @@ internal unsafe struct Page
     /// Blocks handed out and not given back (remote frees count once the owner collects them): <see cref="Allocated"/>
     /// − <see cref="Freed"/>, in 32-bit arithmetic, which is exact because a page holds far fewer than 2^31 blocks.
     /// </summary>
-    public readonly int Used => unchecked((int)Allocated - Freed);
+    public readonly int Used => UsedOf(Allocated, Freed);
+
+    /// <summary>
+    /// <see cref="Used"/> from the two counters as read by the caller (the free path with the count it has just
+    /// written, the statistics with volatile reads).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int UsedOf(long allocated, int freed) => unchecked((int)allocated - freed);
 
     /// <summary>
     /// A local free calls <see cref="Arena"/>'s AfterLocalFree when the page's <see cref="Used"/> after it is below
