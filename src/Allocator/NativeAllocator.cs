@@ -255,10 +255,11 @@ public static unsafe class NativeAllocator
         nuint wanted = Math.Max(byteCount, alignment);
         if (wanted <= SizeClasses.MaxSize && alignment <= Segment.HeaderSize)
         {
-            // Pages start 64 KiB-aligned, so a class whose size is a multiple of the alignment gives aligned blocks.
+            // Page areas start 64 KiB-aligned, so a class whose size is a multiple of the alignment gives aligned
+            // blocks, unless page colouring moves its pages' first blocks by less than the alignment.
             for (int c = SizeClasses.Index(wanted); c < SizeClasses.Count; c++)
             {
-                if (SizeClasses.Sizes[c] % alignment == 0)
+                if (PageColour.Alignment(SizeClasses.Sizes[c], (uint)Segment.HeaderSize) >= alignment)
                 {
                     return Arena.AllocClass(c, false);
                 }

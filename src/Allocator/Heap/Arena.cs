@@ -448,6 +448,10 @@ internal static unsafe partial class Arena
         return unowned;
     }
 
+    /// <summary>Pages given each class so far (modulo 2^32), which picks each new page's colour; under the lock.</summary>
+    private static readonly uint[] s_pagesColoured = new uint[SizeClasses.Count];
+
+    /// <summary>Gives a free <paramref name="page"/> class <paramref name="c"/> and owner <paramref name="h"/>; caller holds the lock.</summary>
     private static void InitPage(Page* page, ThreadHeap* h, int c)
     {
         uint size = SizeClasses.Sizes[c];
@@ -457,7 +461,9 @@ internal static unsafe partial class Arena
         page->Heap = h;
         page->DivInverse = Page.InverseOf(size);
         page->Capacity = 0;
-        page->Reserved = (int)(page->AreaSize / size);
+        uint offset = PageColour.Offset(size, s_pagesColoured[c]++);
+        page->Start = page->AreaStart + offset;
+        page->Reserved = (int)((page->AreaSize - offset) / size);
         page->ThreadFree = 0;
         page->Allocated = 0;
         page->SizeClass = (short)c;
@@ -574,7 +580,8 @@ internal static unsafe partial class Arena
             page->MemoryIsZero = 1;
             if (end > begin)
             {
-                page->Start = (byte*)mem + begin;
+                page->AreaStart = (byte*)mem + begin;
+                page->Start = page->AreaStart;
                 page->AreaSize = end - begin;
                 s->UsableMask |= 1UL << i;
             }
@@ -753,9 +760,9 @@ internal static unsafe partial class Arena
                 dirty &= ~(1UL << last);
             }
 
-            byte* begin = page->Start;
+            byte* begin = page->AreaStart;
             Page* lastPage = s->PageAt(last);
-            nuint length = (nuint)(lastPage->Start + lastPage->AreaSize - begin);
+            nuint length = (nuint)(lastPage->AreaStart + lastPage->AreaSize - begin);
             OsMemory.Purge(begin, length);
             s_purgeCalls++;
             for (int j = i; j <= last; j++)

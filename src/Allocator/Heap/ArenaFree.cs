@@ -224,17 +224,18 @@ internal static unsafe partial class Arena
         nuint p = (nuint)ptr;
         Segment* s = (Segment*)(p & ~Segment.Mask);
         Page* page = s->PageOf(p);
-        if (page->Start == null || p < (nuint)page->Start)
+        if (page->AreaStart == null || p < (nuint)page->AreaStart)
         {
             throw ThrowHelper.NotABlock(ptr, operation, "it points into the allocator's own metadata, not into a block");
         }
 
-        nuint offset = p - (nuint)page->Start;
         uint size = page->BlockSize;
-        if (size == 0 || offset >= page->AreaSize)
+        if (size == 0 || p < (nuint)page->Start || p - (nuint)page->AreaStart >= page->AreaSize)
         {
-            throw ThrowHelper.NotABlock(ptr, operation, "it does not point to an allocated block");
+            throw ThrowHelper.NotABlock(ptr, operation, "it does not point to an allocated block"); // p < Start: the colour gap
         }
+
+        nuint offset = p - (nuint)page->Start;
 
         long index = page->BlockIndex(p);
         bool inUse = page->Heap != FreePageHeap;

@@ -65,7 +65,7 @@ internal unsafe struct Page
     /// <summary>The heap that owns the page (see the invariants).</summary>
     public ThreadHeap* Heap;
 
-    /// <summary>First block's address.</summary>
+    /// <summary>First block's address: <see cref="AreaStart"/> plus the page's colour offset (see <see cref="PageColour"/>), set when the page is given its class.</summary>
     public byte* Start;
 
     /// <summary>
@@ -143,8 +143,11 @@ internal unsafe struct Page
     /// <summary>When the page became free (Environment.TickCount64), for delayed purging.</summary>
     public long FreedAt;
 
-    /// <summary>Number of bytes available for blocks in this page.</summary>
+    /// <summary>Number of bytes available for blocks in this page, from <see cref="AreaStart"/>.</summary>
     public nuint AreaSize;
+
+    /// <summary>Where the page's memory for blocks begins (fixed when its segment is mapped); what purging works on.</summary>
+    public byte* AreaStart;
 
     /// <summary>Index of this page in its segment.</summary>
     public int Index;
