@@ -83,28 +83,37 @@ public unsafe class ProducerConsumer : HeapBenchmark
 
 /// <summary>
 /// The random-size workload (8-1024 B, 10,000 live blocks per thread) on 1 or 2 threads, 8,000,000 replacements per
-/// invocation split between them, each thread on its own live set. Same work, so the 1-thread time divided by the
+/// invocation shared between them, each thread on its own live set. Same work, so the 1-thread time divided by the
 /// 2-thread time of one allocator is its throughput ratio. Target: ours &gt;= 1.8. Threads are dedicated and kept
 /// for the whole run, so each live set stays with its thread.
 /// </summary>
 /// <remarks>
-/// Every invocation wakes the workers and waits for the last one (two barrier waits: futex wake-ups and the
+/// <para>The work is shared in chunks of <see cref="Chunk"/> replacements that the threads take from one counter
+/// until none is left, so both threads work until the end and the 2-thread time is the time of the pair's work,
+/// not of the slower thread's half: a fixed half each made a thread that the machine slowed for a moment (another
+/// tenant, an interrupt, a cold start) leave the other core idle at the end, which counted against the allocator.
+/// A chunk is about 0.1 ms of work on one thread, so the last chunk leaves at most that much of one core idle, and
+/// the 1-thread case takes its chunks through the same loop.</para>
+/// <para>Every invocation wakes the workers and waits for the last one (two barrier waits: futex wake-ups and the
 /// waiting threads' spinning, which on a 2-core machine takes time from a worker only when both are running), a
 /// fixed cost that falls on the 2-thread time and weighs most on the fastest allocator. With 200,000 replacements
 /// per invocation (about 1.1 ms on two threads for ours) ours read 1.63x; with 2,000,000 (about 7.5 ms) 1.71-1.88x
-/// in five runs while the same two workers, timed inside the threads, lost only 0-3% each to running together; with
-/// 8,000,000 (about 29 ms), 1.94x, 1.68x and 1.81x in three runs (glibc 2.00x, 1.90x, 1.82x; mimalloc 1.95x,
-/// 1.90x, 1.82x), the second's 2-thread iterations spread from 29.2 to 37.8 ms where the first's took 28.7-29.9 ms:
-/// the shared machine, which a case that needs both cores feels on both.
+/// in five runs; with 8,000,000 (about 29 ms), 1.94x, 1.68x and 1.81x in three runs (glibc 2.00x, 1.90x, 1.82x;
+/// mimalloc 1.95x, 1.90x, 1.82x), all with a fixed half each.</para>
 /// </remarks>
 public class TwoThreadsRandomSizes : HeapBenchmark
 {
     private const int Replacements = 8_000_000;
+
+    /// <summary>Replacements a thread takes at a time (a divisor of <see cref="Replacements"/>).</summary>
+    private const int Chunk = 20_000;
+
     private Thread[] _workers = [];
     private LiveSet<nint>[] _sets = [];
     private Barrier? _start;
     private Barrier? _done;
     private volatile bool _stop;
+    private long _remaining;
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -112,6 +121,7 @@ public class TwoThreadsRandomSizes : HeapBenchmark
     protected override void Run<THeap>()
     {
         Once(() => StartWorkers<THeap>(), StopWorkers);
+        Volatile.Write(ref _remaining, Replacements);
         _start!.SignalAndWait();
         _done!.SignalAndWait();
     }
@@ -138,7 +148,11 @@ public class TwoThreadsRandomSizes : HeapBenchmark
                         return;
                     }
 
-                    set.Replace<NativeBlocks<THeap>>(Replacements / Threads);
+                    while (Interlocked.Add(ref _remaining, -Chunk) > -Chunk) // the count before taking was positive
+                    {
+                        set.Replace<NativeBlocks<THeap>>(Chunk);
+                    }
+
                     _done.SignalAndWait();
                 }
             }) { IsBackground = true, Name = $"worker-{t}" };
