@@ -212,7 +212,7 @@ internal static unsafe partial class Arena
 
         for (int c = 0; c < SizeClasses.Count; c++)
         {
-            AbandonList(h->Head(c), c);
+            AbandonList(ThreadHeap.HeadOf(h, (nuint)c), c);
             AbandonList((Page*)h->Full[c], c);
             s_deadRemoteFrees[c] += h->RemoteFrees[c];
             s_collectedRemoteFrees[c] += h->CollectedRemoteFrees[c]; // after AbandonList, which collects into it

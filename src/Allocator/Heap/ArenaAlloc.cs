@@ -114,7 +114,7 @@ internal static unsafe partial class Arena
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void* AllocFrom(ThreadHeap* h, int c, bool zero)
     {
-        Page* page = h->Head(c);
+        Page* page = ThreadHeap.HeadOf(h, (nuint)c);
         if (page->Free == null)
         {
             page = RefillQueue(h, c);
@@ -205,7 +205,7 @@ internal static unsafe partial class Arena
     /// <summary>Makes <paramref name="page"/> the head of class <paramref name="c"/>'s queue.</summary>
     private static void PushToQueue(ThreadHeap* h, int c, Page* page)
     {
-        Page* head = h->Head(c);
+        Page* head = ThreadHeap.HeadOf(h, (nuint)c);
         page->Prev = null;
         page->Next = head == EmptyPage ? null : head;
         if (page->Next != null)
@@ -249,7 +249,7 @@ internal static unsafe partial class Arena
             h->QueueTail[c] = (ulong)page->Prev;
         }
 
-        nint head = (nint)h->Head(c);
+        nint head = (nint)ThreadHeap.HeadOf(h, (nuint)c);
         Unlink(ref head, page);
         SetHead(h, c, head == 0 ? EmptyPage : (Page*)head);
     }
@@ -268,7 +268,7 @@ internal static unsafe partial class Arena
     /// <summary>Changes the head of a queue, keeping <see cref="Page.ReleaseWhenEmpty"/> true of every page but the head.</summary>
     private static void SetHead(ThreadHeap* h, int c, Page* page)
     {
-        Page* old = h->Head(c);
+        Page* old = ThreadHeap.HeadOf(h, (nuint)c);
         if (old != EmptyPage && old != page)
         {
             old->SetReleaseWhenEmpty(true);
@@ -288,7 +288,7 @@ internal static unsafe partial class Arena
         h->CollectRequested = 0;
         for (int c = 0; c < SizeClasses.Count; c++)
         {
-            Page* page = h->Head(c);
+            Page* page = ThreadHeap.HeadOf(h, (nuint)c);
             while (page != EmptyPage && page != null)
             {
                 Page* next = page->Next;

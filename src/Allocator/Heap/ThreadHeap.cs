@@ -80,14 +80,10 @@ internal unsafe struct ThreadHeap
     /// <summary>Next heap in the arena's pool of unused heaps.</summary>
     public ThreadHeap* NextFree;
 
-    /// <summary>The head of class <paramref name="c"/>'s queue.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Page* Head(int c) => (Page*)Queue[c];
-
     /// <summary>
-    /// The head of class <paramref name="c"/>'s queue in <paramref name="h"/>, for the fast path: plain pointer
-    /// arithmetic (<see cref="Queue"/> is the first field), where reading the fixed buffer through
-    /// <c>h-&gt;Queue</c> makes the JIT add a null check of <paramref name="h"/> to every allocation.
+    /// The head of class <paramref name="c"/>'s queue in <paramref name="h"/>: plain pointer arithmetic
+    /// (<see cref="Queue"/> is the first field), where reading the fixed buffer through <c>h-&gt;Queue</c> makes the
+    /// JIT add a null check of <paramref name="h"/> to every allocation. The one reader of heads, fast path and slow.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Page* HeadOf(ThreadHeap* h, nuint c) => ((Page**)h)[c];

@@ -45,7 +45,7 @@ public unsafe class PageTests
 
         for (int c = 0; c < SizeClasses.Count; c++)
         {
-            Assert.True(ThreadHeap.HeadOf(&heap, (nuint)c) == heap.Head(c), $"class {c}");
+            Assert.True(ThreadHeap.HeadOf(&heap, (nuint)c) == (Page*)heap.Queue[c], $"class {c}");
         }
     }
 
