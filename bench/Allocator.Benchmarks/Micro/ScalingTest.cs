@@ -44,7 +44,7 @@ public static class ScalingTest
             int index = t;
             workers[t] = new Thread(() =>
             {
-                LiveSet<nint> set = sets[index] = new LiveSet<nint>(LiveBlocks, 8, 1024, seed: 4141 + index);
+                LiveSet<nint> set = sets[index] = new LiveSet<nint>(LiveBlocks, 8, 1024, seed: 4141); // one sequence, so 1 and 2 threads do the same work
                 set.Fill<NativeBlocks<THeap>>();
                 ready.Signal();
                 while (true)
